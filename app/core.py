@@ -1,0 +1,243 @@
+"""What every capability of the vault shares: opening, sessions, lookups, browsing.
+
+The facade is :class:`app.vault.Vault`; its operations live in mixins by
+capability (organise, trash, import, export, search, verify) built on
+:class:`VaultBase`.
+
+Thread affinity: a ``Vault`` may be used from any thread. Each call opens its
+own ``Session`` and closes it before returning; only frozen rows leave.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from app.catalog.db import create_catalog_engine, session_factory, upgrade
+from app.catalog.models import File, Folder
+from app.errors import NotFound, StorageError, VaultLocked
+from app.naming import name_key
+from app.paths import VaultPaths, vault_paths
+from app.rows import FileRow, FolderRow, Listing
+from storage.local import LocalBlobStore
+
+ROOT_ID = 1
+
+
+def now() -> datetime:
+    """The catalog's clock: naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def split_path(path: str) -> list[str]:
+    """``"/Photos/2023/"`` → ``["Photos", "2023"]``; the root is ``[]``."""
+    return [part for part in path.replace("\\", "/").split("/") if part]
+
+
+class VaultBase:
+    """The shared core of :class:`app.vault.Vault`.
+
+    Attributes:
+        paths: where the vault's data, cache and config live.
+        engine: the SQLAlchemy engine on the catalog (shared by threads).
+        blobs: the local blob store.
+        root_id: the id of the root folder.
+    """
+
+    root_id = ROOT_ID
+
+    def __init__(self, paths: VaultPaths, engine: Engine, blobs: LocalBlobStore) -> None:
+        self.paths = paths
+        self.engine = engine
+        self.blobs = blobs
+        self._sessions = session_factory(engine)
+        self._writer = session_factory(engine.execution_options(write=True))
+
+    @classmethod
+    def open(cls, home: Path | str | None = None):  # type: ignore[no-untyped-def]
+        """Open (creating if needed) the vault at ``home``, or the default one.
+
+        Runs pending schema migrations and clears temp files an interrupted
+        write left behind. Raises :class:`StorageError` when the directory
+        cannot be created or the catalog is not a database.
+        """
+        paths = vault_paths(home)
+        try:
+            paths.create()
+            engine = create_catalog_engine(paths.catalog)
+            upgrade(engine)
+            blobs = LocalBlobStore(paths.blobs)
+            blobs.clean_temp()
+        except PermissionError as exc:
+            raise StorageError(
+                f"Cannot use the vault at {paths.data}: permission denied.",
+                "Choose another location with --vault or MEDIAVAULT_HOME.",
+            ) from exc
+        except OSError as exc:
+            raise StorageError(f"Cannot use the vault at {paths.data}: {exc.strerror or exc}.") from exc
+        except (OperationalError, sqlite3.DatabaseError) as exc:
+            if "locked" in str(exc):
+                raise VaultLocked(
+                    f"The vault at {paths.data} is busy.", "Close the other program using it."
+                ) from exc
+            raise StorageError(
+                f"{paths.catalog} is not a Media Vault catalog or is damaged.",
+                "Restore it from the bucket, or choose another location.",
+            ) from exc
+        return cls(paths, engine, blobs)
+
+    def close(self) -> None:
+        """Release the catalog (connections are checkpointed and closed)."""
+        self.engine.dispose()
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for queries; closed on exit."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session holding the write lock (BEGIN IMMEDIATE); committed on clean exit."""
+        with self._writer() as session, session.begin():
+            session.connection()  # take the lock now, not at the first statement
+            yield session
+
+    # -- lookups shared by every capability ---------------------------------
+
+    def _folder(self, session: Session, folder_id: int, live: bool = True) -> Folder:
+        folder = session.get(Folder, folder_id)
+        if folder is None or (live and folder.trash_id is not None):
+            raise NotFound("That folder no longer exists.")
+        return folder
+
+    def _file(self, session: Session, file_id: int, live: bool = True) -> File:
+        file = session.get(File, file_id)
+        if file is None or (live and file.trash_id is not None):
+            raise NotFound("That file no longer exists.")
+        return file
+
+    def _child(self, session: Session, folder_id: int, name: str) -> Folder | File | None:
+        """The live folder or file named ``name`` (ignoring case) in ``folder_id``."""
+        key = name_key(name)
+        sub = session.scalar(
+            select(Folder).where(
+                Folder.parent_id == folder_id, Folder.name_key == key, Folder.trash_id.is_(None)
+            )
+        )
+        if sub is not None:
+            return sub
+        return session.scalar(
+            select(File).where(
+                File.folder_id == folder_id, File.name_key == key, File.trash_id.is_(None)
+            )
+        )
+
+    def _folder_path(self, session: Session, folder_id: int) -> str:
+        rows = session.execute(
+            text(
+                "WITH RECURSIVE up(id, parent_id, name, depth) AS ("
+                " SELECT id, parent_id, name, 0 FROM folder WHERE id = :id"
+                " UNION ALL SELECT f.id, f.parent_id, f.name, up.depth + 1"
+                " FROM folder f JOIN up ON f.id = up.parent_id)"
+                " SELECT name FROM up ORDER BY depth DESC"
+            ),
+            {"id": folder_id},
+        ).all()
+        return "/" + "/".join(r[0] for r in rows if r[0])
+
+    def _is_inside(self, session: Session, folder_id: int, ancestor_id: int) -> bool:
+        """True if ``folder_id`` is ``ancestor_id`` or one of its descendants."""
+        return bool(
+            session.execute(
+                text(
+                    "WITH RECURSIVE up(id) AS (SELECT :id UNION ALL"
+                    " SELECT f.parent_id FROM folder f JOIN up ON f.id = up.id"
+                    " WHERE f.parent_id IS NOT NULL)"
+                    " SELECT 1 FROM up WHERE id = :anc LIMIT 1"
+                ),
+                {"id": folder_id, "anc": ancestor_id},
+            ).first()
+        )
+
+    # -- browse -------------------------------------------------------------
+
+    def resolve(self, path: str) -> tuple[str, int]:
+        """``("folder", id)`` or ``("file", id)`` for a vault path like ``/Photos/a.jpg``.
+
+        Raises :class:`NotFound` naming the first missing component.
+        """
+        parts = split_path(path)
+        with self.reading() as session:
+            current = self.root_id
+            for i, part in enumerate(parts):
+                child = self._child(session, current, part)
+                if isinstance(child, Folder):
+                    current = child.id
+                    continue
+                if isinstance(child, File) and i == len(parts) - 1:
+                    return "file", child.id
+                where = "/" + "/".join(parts[:i])
+                raise NotFound(f'There is no "{part}" in {where}.')
+            return "folder", current
+
+    def resolve_folder(self, path: str) -> int:
+        """The id of the folder at ``path``; :class:`NotFound` if it is missing or a file."""
+        kind, item_id = self.resolve(path)
+        if kind != "folder":
+            raise NotFound(f"{path} is a file, not a folder.")
+        return item_id
+
+    def path_of(self, kind: str, item_id: int) -> str:
+        """The vault path of a folder or file."""
+        with self.reading() as session:
+            if kind == "folder":
+                return self._folder_path(session, self._folder(session, item_id, live=False).id)
+            file = self._file(session, item_id, live=False)
+            parent = self._folder_path(session, file.folder_id)
+            return parent.rstrip("/") + "/" + file.name
+
+    def list_folder(self, folder_id: int, limit: int = 200, after: str | None = None) -> Listing:
+        """A page of a live folder: subfolders (on the first page) and files, by name.
+
+        Uses the (folder_id, name_key) index with a keyset cursor, so any page of
+        a 100,000-file folder costs the same. Raises :class:`NotFound`.
+        """
+        with self.reading() as session:
+            self._folder(session, folder_id)
+            folders: list[FolderRow] = []
+            if after is None:
+                folders = [
+                    FolderRow(r.id, r.name, r.modified_at)
+                    for r in session.execute(
+                        select(Folder.id, Folder.name, Folder.modified_at)
+                        .where(Folder.parent_id == folder_id, Folder.trash_id.is_(None))
+                        .order_by(Folder.name_key)
+                    )
+                ]
+            query = (
+                select(
+                    File.id, File.name, File.kind, File.mime, File.size, File.modified_at,
+                    File.is_favorite,
+                )
+                .where(File.folder_id == folder_id, File.trash_id.is_(None))
+                .order_by(File.name_key)
+                .limit(limit + 1)
+            )
+            if after is not None:
+                query = query.where(File.name_key > after)
+            files = [FileRow(*r) for r in session.execute(query)]
+            return Listing(folders, files[:limit], len(files) > limit)

@@ -1,0 +1,17 @@
+"""The vault facade used by the window, the CLI and the tests.
+
+Each capability is a mixin in its own module; :class:`Vault` puts them
+together. See :class:`app.core.VaultBase` for opening and thread affinity.
+"""
+
+from __future__ import annotations
+
+from app.exporter import ExportOps
+from app.importer import ImportOps
+from app.search import SearchOps
+from app.trash import TrashOps
+from app.verify import VerifyOps
+
+
+class Vault(TrashOps, ImportOps, ExportOps, SearchOps, VerifyOps):
+    """A vault on this computer: catalog, blobs and every operation on them."""

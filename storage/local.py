@@ -1,0 +1,265 @@
+"""Blobs as files on this computer: ``<root>/ab/<sha256>``.
+
+Writing is split in two so that import can batch durability:
+
+1. :meth:`LocalBlobStore.stage` copies an outside file into a temp file under
+   ``<root>/.tmp/`` while hashing it, in one pass.
+2. :meth:`LocalBlobStore.publish` makes a batch of staged files durable
+   (data flushed), renames each into place and flushes the directories.
+
+Only after ``publish`` returns may the catalog refer to those hashes. A crash
+before that leaves temp files, which :meth:`clean_temp` removes on the next
+open; a crash after leaves blobs no row refers to yet, which the next import of
+the same content simply reuses (rename over them is harmless: same bytes).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from storage.blobstore import HASH_RE, Features, blob_key
+from storage.durable import flush
+from storage.errors import BlobNotFound, SourceError, StoreError, StoreFull
+
+CHUNK = 1 << 20
+HEAD = 8192  # bytes kept from the start of each file, for type detection
+_SMALL = 1 << 18  # files up to this size are read in one call
+
+
+@dataclass
+class StagedBlob:
+    """A copied and hashed file waiting in the temp directory to be published.
+
+    Attributes:
+        temp: the temp file's path.
+        blob_hash: SHA-256 of the bytes, lower-case hex.
+        size: number of bytes.
+        head: the first bytes (at most 8 KiB), for type detection.
+    """
+
+    temp: Path
+    blob_hash: str
+    size: int
+    head: bytes
+
+
+def _store_error(exc: OSError, what: str) -> StoreError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull("the disk holding the vault is full")
+    return StoreError(f"could not {what}: {exc.strerror or exc}")
+
+
+def _source_error(exc: OSError) -> SourceError:
+    if isinstance(exc, FileNotFoundError):
+        return SourceError("it vanished before it could be read")
+    if isinstance(exc, PermissionError):
+        return SourceError("permission denied")
+    if exc.errno == errno.ELOOP:
+        return SourceError("it is a symbolic link that points to itself")
+    return SourceError(f"it could not be read: {exc.strerror or exc}")
+
+
+class LocalBlobStore:
+    """Content-addressed files under one directory. Thread-safe: every write has its own temp.
+
+    Attributes:
+        root: the directory holding ``ab/<hash>`` files.
+        features: local paths, ranged reads.
+    """
+
+    features = Features(local_path=True, ranged_reads=True)
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.temp_dir = root / ".tmp"
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, blob_hash: str) -> Path:
+        """Where the blob lives (whether or not it is there)."""
+        return self.root / blob_key(blob_hash)
+
+    def has(self, blob_hash: str) -> bool:
+        """True if the blob file is present."""
+        return self.path(blob_hash).is_file()
+
+    def stage(
+        self,
+        source: Path,
+        progress: Callable[[int], None] | None = None,
+    ) -> StagedBlob:
+        """Copy ``source`` into a temp file, hashing it in the same pass.
+
+        Raises :class:`SourceError` when the source is not a regular file, cannot be
+        read, vanishes or changes while being read, and :class:`StoreError` (or
+        :class:`StoreFull`) when the vault's disk fails. No temp file is left
+        behind on failure. ``progress`` gets the bytes copied since its last call.
+        """
+        try:
+            before = os.stat(source)
+        except OSError as exc:
+            raise _source_error(exc) from exc
+        if not stat.S_ISREG(before.st_mode):
+            raise SourceError("it is not a regular file (a device, pipe or socket)")
+        try:
+            # O_NONBLOCK: if a pipe replaced the file since stat(), open must not hang.
+            fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            raise _source_error(exc) from exc
+        temp = self.temp_dir / f"{uuid.uuid4().hex}.part"
+        try:
+            with open(fd, "rb", buffering=0) as src:
+                opened = os.fstat(src.fileno())
+                if not stat.S_ISREG(opened.st_mode) or opened.st_ino != before.st_ino:
+                    raise SourceError("it was replaced while being read")
+                digest, size, head = self._copy(src, temp, opened.st_size, progress)
+                after = os.fstat(src.fileno())
+            if size != after.st_size or after.st_mtime_ns != opened.st_mtime_ns:
+                raise SourceError("it changed while being read; try again once it is complete")
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return StagedBlob(temp=temp, blob_hash=digest, size=size, head=head)
+
+    def _copy(
+        self,
+        src: BinaryIO,
+        temp: Path,
+        expected: int,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[str, int, bytes]:
+        hasher = hashlib.sha256()
+        try:
+            out = open(temp, "xb", buffering=0)
+        except OSError as exc:
+            raise _store_error(exc, "create a file in the vault") from exc
+        with out:
+            if expected <= _SMALL:
+                try:
+                    data = src.read(expected + 1)
+                    rest = src.read()  # the file may have grown since fstat
+                except OSError as exc:
+                    raise _source_error(exc) from exc
+                data += rest
+                hasher.update(data)
+                self._write(out, data)
+                if progress:
+                    progress(len(data))
+                return hasher.hexdigest(), len(data), bytes(data[:HEAD])
+            buffer = bytearray(CHUNK)
+            view = memoryview(buffer)
+            size = 0
+            head = b""
+            while True:
+                try:
+                    n = src.readinto(buffer)
+                except OSError as exc:
+                    raise _source_error(exc) from exc
+                if not n:
+                    break
+                chunk = view[:n]
+                hasher.update(chunk)
+                self._write(out, chunk)
+                if not head:
+                    head = bytes(chunk[:HEAD])
+                size += n
+                if progress:
+                    progress(n)
+            return hasher.hexdigest(), size, head
+
+    @staticmethod
+    def _write(out: BinaryIO, data: bytes | memoryview) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                written = out.write(view)
+                view = view[written:]
+        except OSError as exc:
+            raise _store_error(exc, "write to the vault") from exc
+
+    def publish(self, staged: list[StagedBlob]) -> None:
+        """Make staged blobs durable and move them into place.
+
+        Idempotent per hash: a blob already present stays, and its temp copy is
+        removed. When this returns, every hash in ``staged`` is durably stored.
+        """
+        if not staged:
+            return
+        try:
+            fresh = [s for s in staged if not self.has(s.blob_hash)]
+            flush((s.temp for s in fresh), (), self.root)
+            dirs = []
+            for s in staged:
+                target = self.path(s.blob_hash)
+                if s in fresh:
+                    target.parent.mkdir(exist_ok=True)
+                    os.replace(s.temp, target)
+                    dirs.append(target.parent)
+                else:
+                    s.temp.unlink(missing_ok=True)
+            flush((), dirs + [self.root], self.root)
+        except OSError as exc:
+            self.discard(staged)
+            raise _store_error(exc, "store content in the vault") from exc
+
+    def discard(self, staged: list[StagedBlob]) -> None:
+        """Remove staged temp files (e.g. after a failed or cancelled batch)."""
+        for s in staged:
+            s.temp.unlink(missing_ok=True)
+
+    def open(self, blob_hash: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+        """A binary reader positioned at ``offset``. ``length`` is advisory for files."""
+        try:
+            handle = open(self.path(blob_hash), "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(blob_hash) from exc
+        except OSError as exc:
+            raise _store_error(exc, "read from the vault") from exc
+        if offset:
+            handle.seek(offset)
+        return handle
+
+    def stat(self, blob_hash: str) -> int:
+        """The blob's size; raises :class:`BlobNotFound` when absent."""
+        try:
+            return self.path(blob_hash).stat().st_size
+        except FileNotFoundError as exc:
+            raise BlobNotFound(blob_hash) from exc
+
+    def list(self) -> Iterator[str]:
+        """Every blob hash present (temp files excluded)."""
+        for sub in self.root.iterdir():
+            if len(sub.name) == 2 and sub.is_dir():
+                for entry in os.scandir(sub):
+                    if HASH_RE.match(entry.name):
+                        yield entry.name
+
+    def delete(self, blob_hash: str) -> None:
+        """Remove the blob file; absent is fine."""
+        self.path(blob_hash).unlink(missing_ok=True)
+
+    def hash_of(self, blob_hash: str) -> str:
+        """Re-hash the stored file (for verify). Raises :class:`BlobNotFound`."""
+        hasher = hashlib.sha256()
+        with self.open(blob_hash) as handle:
+            while chunk := handle.read(CHUNK):
+                hasher.update(chunk)
+        return hasher.hexdigest()
+
+    def clean_temp(self) -> int:
+        """Remove temp files left by an interrupted write. Returns how many were removed.
+
+        Call only when no other writer is active on this store (on vault open).
+        """
+        removed = 0
+        for entry in self.temp_dir.iterdir():
+            entry.unlink(missing_ok=True)
+            removed += 1
+        return removed
