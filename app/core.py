@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
@@ -61,7 +62,7 @@ class VaultBase:
         self._writer = session_factory(engine.execution_options(write=True))
 
     @classmethod
-    def open(cls, home: Path | str | None = None):  # type: ignore[no-untyped-def]
+    def open(cls, home: Path | str | None = None) -> Self:
         """Open (creating if needed) the vault at ``home``, or the default one.
 
         Runs pending schema migrations and clears temp files an interrupted
@@ -81,7 +82,9 @@ class VaultBase:
                 "Choose another location with --vault or MEDIAVAULT_HOME.",
             ) from exc
         except OSError as exc:
-            raise StorageError(f"Cannot use the vault at {paths.data}: {exc.strerror or exc}.") from exc
+            raise StorageError(
+                f"Cannot use the vault at {paths.data}: {exc.strerror or exc}."
+            ) from exc
         except (OperationalError, sqlite3.DatabaseError) as exc:
             if "locked" in str(exc):
                 raise VaultLocked(
@@ -97,7 +100,7 @@ class VaultBase:
         """Release the catalog (connections are checkpointed and closed)."""
         self.engine.dispose()
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -230,7 +233,12 @@ class VaultBase:
                 ]
             query = (
                 select(
-                    File.id, File.name, File.kind, File.mime, File.size, File.modified_at,
+                    File.id,
+                    File.name,
+                    File.kind,
+                    File.mime,
+                    File.size,
+                    File.modified_at,
                     File.is_favorite,
                 )
                 .where(File.folder_id == folder_id, File.trash_id.is_(None))

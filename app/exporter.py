@@ -87,9 +87,7 @@ class ExportOps(VaultBase):
             temp.unlink(missing_ok=True)
         return size
 
-    def export_file(
-        self, file_id: int, destination: Path, version: int | None = None
-    ) -> Path:
+    def export_file(self, file_id: int, destination: Path, version: int | None = None) -> Path:
         """Write a file (its current or a given version) into directory ``destination``.
 
         Returns the path written. Raises :class:`NotFound`, :class:`BlobMissing`
@@ -172,10 +170,21 @@ class ExportOps(VaultBase):
     @staticmethod
     def _version_info(v: Version, b: Blob) -> VersionInfo:
         return VersionInfo(
-            id=v.id, number=v.number, blob_hash=v.blob_hash, size=v.size,
-            created_at=v.created_at, note=v.note, device=v.device, width=v.width,
-            height=v.height, duration=v.duration, pages=v.pages, taken_at=v.taken_at,
-            index_note=v.index_note, local_state=b.local_state, remote_state=b.remote_state,
+            id=v.id,
+            number=v.number,
+            blob_hash=v.blob_hash,
+            size=v.size,
+            created_at=v.created_at,
+            note=v.note,
+            device=v.device,
+            width=v.width,
+            height=v.height,
+            duration=v.duration,
+            pages=v.pages,
+            taken_at=v.taken_at,
+            index_note=v.index_note,
+            local_state=b.local_state,
+            remote_state=b.remote_state,
         )
 
     def file_info(self, file_id: int) -> FileInfo:
@@ -189,12 +198,21 @@ class ExportOps(VaultBase):
             folder_path = self._folder_path(session, file.folder_id)
             tags = tags_text(session, file_id)
             return FileInfo(
-                id=file.id, path=folder_path.rstrip("/") + "/" + file.name, name=file.name,
-                folder_id=file.folder_id, kind=file.kind, mime=file.mime, size=file.size,
-                description=file.description, is_favorite=file.is_favorite,
-                created_at=file.created_at, modified_at=file.modified_at,
-                in_trash=file.trash_id is not None, tags=tags.split() if tags else [],
-                version=self._version_info(version, blob), versions=count or 1,
+                id=file.id,
+                path=folder_path.rstrip("/") + "/" + file.name,
+                name=file.name,
+                folder_id=file.folder_id,
+                kind=file.kind,
+                mime=file.mime,
+                size=file.size,
+                description=file.description,
+                is_favorite=file.is_favorite,
+                created_at=file.created_at,
+                modified_at=file.modified_at,
+                in_trash=file.trash_id is not None,
+                tags=tags.split() if tags else [],
+                version=self._version_info(version, blob),
+                versions=count or 1,
             )
 
     def folder_info(self, folder_id: int) -> FolderInfo:
@@ -208,8 +226,14 @@ class ExportOps(VaultBase):
                 select(func.count()).where(File.folder_id == folder_id, File.trash_id.is_(None))
             )
             return FolderInfo(
-                id=folder.id, path=self._folder_path(session, folder_id), name=folder.name,
-                parent_id=folder.parent_id, description=folder.description,
-                created_at=folder.created_at, modified_at=folder.modified_at,
-                in_trash=folder.trash_id is not None, folders=folders or 0, files=files or 0,
+                id=folder.id,
+                path=self._folder_path(session, folder_id),
+                name=folder.name,
+                parent_id=folder.parent_id,
+                description=folder.description,
+                created_at=folder.created_at,
+                modified_at=folder.modified_at,
+                in_trash=folder.trash_id is not None,
+                folders=folders or 0,
+                files=files or 0,
             )

@@ -36,12 +36,12 @@ from sqlalchemy.orm import Session
 
 from app import kinds, search_index
 from app.catalog.models import Blob, File, Folder, Version
+from app.core import now
 from app.errors import NotFound
 from app.extract import Extractor, Facts
 from app.naming import name_key, numbered, problems, sanitize
 from app.organize import OrganizeOps
 from app.rows import Changes
-from app.core import now
 from storage.errors import SourceError, StoreError, StoreFull
 from storage.local import StagedBlob
 
@@ -188,14 +188,18 @@ def _walk(sources: list[Path], report: ImportReport) -> list[_Entry]:
         key = (st.st_dev, st.st_ino)
         if key in seen:
             report.failed.append(
-                Problem(str(path), "it is a symbolic link loop (it leads back to a folder above it)")
+                Problem(
+                    str(path), "it is a symbolic link loop (it leads back to a folder above it)"
+                )
             )
             return
         entries.append(_Entry(path, parts, name, -1, st.st_mtime))
         try:
             children = sorted(os.scandir(path), key=lambda e: e.name)
         except PermissionError:
-            report.failed.append(Problem(str(path), "permission denied: its contents were not read"))
+            report.failed.append(
+                Problem(str(path), "permission denied: its contents were not read")
+            )
             return
         except OSError as exc:
             report.failed.append(
@@ -299,7 +303,9 @@ class _ImportJob:
             try:
                 while True:
                     while len(pending) < IN_FLIGHT and (entry := next(items, None)) is not None:
-                        pending.append(entry if entry.is_dir else pool.submit(self._stage, entry, extractor))
+                        pending.append(
+                            entry if entry.is_dir else pool.submit(self._stage, entry, extractor)
+                        )
                     if not pending:
                         break
                     head = pending.popleft()
@@ -370,7 +376,9 @@ class _ImportJob:
             self.children.clear()
             for item in batch:
                 if isinstance(item, _Staged):
-                    self.report.failed.append(Problem(str(item.entry.source), f"not imported: {exc}"))
+                    self.report.failed.append(
+                        Problem(str(item.entry.source), f"not imported: {exc}")
+                    )
             self._forget_batch(batch)
         except IntegrityError:
             # Another writer took a name meanwhile: redo this batch one item at a time
@@ -390,8 +398,14 @@ class _ImportJob:
     def _save_report(self) -> tuple[int, ...]:
         r = self.report
         return (
-            r.imported, len(r.new_versions), len(r.renamed), len(r.skipped), len(r.failed),
-            r.folders_created, r.bytes, len(r.file_ids),
+            r.imported,
+            len(r.new_versions),
+            len(r.renamed),
+            len(r.skipped),
+            len(r.failed),
+            r.folders_created,
+            r.bytes,
+            len(r.file_ids),
         )
 
     def _restore_report(self, saved: tuple[int, ...]) -> None:
@@ -399,9 +413,7 @@ class _ImportJob:
         r.imported, nv, rn, sk, fa, r.folders_created, r.bytes, fi = saved
         del r.new_versions[nv:], r.renamed[rn:], r.skipped[sk:], r.failed[fa:], r.file_ids[fi:]
 
-    def _commit_in(
-        self, session: Session, batch: list[_Entry | _Staged]
-    ) -> list[tuple[int, str]]:
+    def _commit_in(self, session: Session, batch: list[_Entry | _Staged]) -> list[tuple[int, str]]:
         """Publish and insert one batch; returns (bytes, source) of each file handled."""
         staged = [item for item in batch if isinstance(item, _Staged)]
         self.vault.blobs.publish([s.blob for s in staged])
@@ -444,30 +456,52 @@ class _ImportJob:
             blobs.setdefault(
                 item.blob.blob_hash,
                 {
-                    "hash": item.blob.blob_hash, "size": item.blob.size, "local_state": "present",
-                    "remote_state": "pending", "attempts": 0, "created_at": stamp,
+                    "hash": item.blob.blob_hash,
+                    "size": item.blob.size,
+                    "local_state": "present",
+                    "remote_state": "pending",
+                    "attempts": 0,
+                    "created_at": stamp,
                 },
             )
             facts = item.facts
             version = {
-                "id": next_version, "number": 1, "blob_hash": item.blob.blob_hash,
-                "size": item.blob.size, "created_at": stamp, "note": "", "device": self.device,
-                "width": facts.width, "height": facts.height, "duration": None,
-                "pages": facts.pages, "taken_at": facts.taken_at, "index_note": facts.note,
+                "id": next_version,
+                "number": 1,
+                "blob_hash": item.blob.blob_hash,
+                "size": item.blob.size,
+                "created_at": stamp,
+                "note": "",
+                "device": self.device,
+                "width": facts.width,
+                "height": facts.height,
+                "duration": None,
+                "pages": facts.pages,
+                "taken_at": facts.taken_at,
+                "index_note": facts.note,
             }
             if existing_file is not None:
                 self._add_version(session, existing_file, item, version, stamp)
                 existing_file.blob_hash = item.blob.blob_hash
-                self.report.new_versions.append(self._vault_path(session, folder_id, existing_file.name))
+                self.report.new_versions.append(
+                    self._vault_path(session, folder_id, existing_file.name)
+                )
                 self.report.file_ids.append(existing_file.id)
             else:
                 files.append(
                     {
-                        "id": next_file, "folder_id": folder_id, "name": name,
-                        "name_key": name_key(name), "description": "", "mime": item.mime,
-                        "kind": item.kind, "is_favorite": False,
-                        "current_version_id": next_version, "size": item.blob.size,
-                        "created_at": stamp, "modified_at": _mtime(entry.mtime),
+                        "id": next_file,
+                        "folder_id": folder_id,
+                        "name": name,
+                        "name_key": name_key(name),
+                        "description": "",
+                        "mime": item.mime,
+                        "kind": item.kind,
+                        "is_favorite": False,
+                        "current_version_id": next_version,
+                        "size": item.blob.size,
+                        "created_at": stamp,
+                        "modified_at": _mtime(entry.mtime),
                     }
                 )
                 version["file_id"] = next_file
@@ -476,7 +510,9 @@ class _ImportJob:
                 names[name_key(name)] = _Child("file", next_file, name, item.blob.blob_hash)
                 if reason:
                     self.report.renamed.append(
-                        Renamed(str(entry.source), self._vault_path(session, folder_id, name), reason)
+                        Renamed(
+                            str(entry.source), self._vault_path(session, folder_id, name), reason
+                        )
                     )
                 self.report.imported += 1
                 self.report.file_ids.append(next_file)
@@ -500,20 +536,28 @@ class _ImportJob:
         return done
 
     def _add_version(
-        self, session: Session, existing: _Child, item: _Staged, version: dict[str, object],
+        self,
+        session: Session,
+        existing: _Child,
+        item: _Staged,
+        version: dict[str, object],
         stamp: datetime,
     ) -> None:
-        number = session.scalar(
-            select(func.max(Version.number)).where(Version.file_id == existing.id)
-        ) or 0
+        number = (
+            session.scalar(select(func.max(Version.number)).where(Version.file_id == existing.id))
+            or 0
+        )
         version.update(file_id=existing.id, number=number + 1, note="Imported as a new version")
         session.execute(insert(Version), [version])
         session.execute(
             update(File)
             .where(File.id == existing.id)
             .values(
-                current_version_id=version["id"], size=item.blob.size, mime=item.mime,
-                kind=item.kind, modified_at=_mtime(item.entry.mtime),
+                current_version_id=version["id"],
+                size=item.blob.size,
+                mime=item.mime,
+                kind=item.kind,
+                modified_at=_mtime(item.entry.mtime),
             )
         )
         search_index.set_content(session, existing.id, item.facts.text)
@@ -573,8 +617,12 @@ class _ImportJob:
         folder_id = session.execute(
             insert(Folder)
             .values(
-                parent_id=parent, name=name, name_key=name_key(name), description="",
-                created_at=stamp, modified_at=stamp,
+                parent_id=parent,
+                name=name,
+                name_key=name_key(name),
+                description="",
+                created_at=stamp,
+                modified_at=stamp,
             )
             .returning(Folder.id)
         ).scalar_one()

@@ -17,9 +17,7 @@ from app.errors import InvalidName
 
 MAX_NAME_BYTES = 255
 FORBIDDEN_CHARS = '<>:"|?*\\/'
-_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
-    f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)
-}
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)}
 _FORBIDDEN_RE = re.compile(r'[<>:"|?*\\/\x00-\x1f\x7f]')
 _COPY_SUFFIX_RE = re.compile(r"^(?P<base>.*?) \((?P<n>\d+)\)$")
 
@@ -49,9 +47,7 @@ def problems(name: str) -> list[str]:
     if bad:
         found.append("A name cannot contain " + " ".join(bad) + ".")
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        found.append(
-            "A name cannot contain control characters (such as tabs or line breaks)."
-        )
+        found.append("A name cannot contain control characters (such as tabs or line breaks).")
     if _stem(name).rstrip(" ").upper() in _RESERVED:
         found.append(
             f'"{_stem(name)}" is a reserved device name on Windows and cannot be used, '
@@ -63,9 +59,7 @@ def problems(name: str) -> list[str]:
         found.append("A name cannot end with a space.")
     size = len(normalize(name).encode("utf-8"))
     if size > MAX_NAME_BYTES:
-        found.append(
-            f"A name can be at most {MAX_NAME_BYTES} bytes long; this one has {size}."
-        )
+        found.append(f"A name can be at most {MAX_NAME_BYTES} bytes long; this one has {size}.")
     return found
 
 
@@ -100,19 +94,14 @@ def sanitize(name: str) -> str:
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         base, ext = split_extension(name)
         ext = _truncate_utf8(ext, 32) if len(ext.encode()) <= 32 else ""
-        name = (
-            _truncate_utf8(base, MAX_NAME_BYTES - len(ext.encode("utf-8"))).rstrip(". ")
-            + ext
-        )
+        name = _truncate_utf8(base, MAX_NAME_BYTES - len(ext.encode("utf-8"))).rstrip(". ") + ext
         name = name.rstrip(". ") or "_"
     return name
 
 
 def split_extension(name: str) -> tuple[str, str]:
     """``"a.tar.gz"`` → ``("a.tar", ".gz")``; a leading dot is not an extension."""
-    suffix = (
-        PurePath(name).suffix if not name.startswith(".") or name.count(".") > 1 else ""
-    )
+    suffix = PurePath(name).suffix if not name.startswith(".") or name.count(".") > 1 else ""
     if suffix and len(suffix) < len(name):
         return name[: -len(suffix)], suffix
     return name, ""

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from app import search_index
 from app.catalog.models import File, FileTag, Folder, TrashEntry, Version
+from app.core import VaultBase, now, split_path
 from app.errors import NameTaken, NotFound, Refused
 from app.naming import name_key, numbered, validate
 from app.rows import Changes
-from app.core import VaultBase, now, split_path
 
 
 class OrganizeOps(VaultBase):
@@ -42,9 +42,7 @@ class OrganizeOps(VaultBase):
         return candidate
 
     def _touch(self, session: Session, *folder_ids: int) -> None:
-        session.execute(
-            update(Folder).where(Folder.id.in_(folder_ids)).values(modified_at=now())
-        )
+        session.execute(update(Folder).where(Folder.id.in_(folder_ids)).values(modified_at=now()))
 
     # -- folders -------------------------------------------------------------
 
@@ -56,8 +54,12 @@ class OrganizeOps(VaultBase):
             self._ensure_free(session, parent_id, name)
             stamp = now()
             folder = Folder(
-                parent_id=parent_id, name=name, name_key=name_key(name), description="",
-                created_at=stamp, modified_at=stamp,
+                parent_id=parent_id,
+                name=name,
+                name_key=name_key(name),
+                description="",
+                created_at=stamp,
+                modified_at=stamp,
             )
             session.add(folder)
             session.flush()
@@ -125,8 +127,12 @@ class OrganizeOps(VaultBase):
     def _copy_tree(self, session: Session, source: Folder, parent_id: int, name: str) -> int:
         stamp = now()
         copy = Folder(
-            parent_id=parent_id, name=name, name_key=name_key(name),
-            description=source.description, created_at=stamp, modified_at=stamp,
+            parent_id=parent_id,
+            name=name,
+            name_key=name_key(name),
+            description=source.description,
+            created_at=stamp,
+            modified_at=stamp,
         )
         session.add(copy)
         session.flush()
@@ -184,17 +190,33 @@ class OrganizeOps(VaultBase):
         version = session.get(Version, file.current_version_id)
         assert version is not None
         copy = File(
-            folder_id=folder_id, name=name, name_key=name_key(name), description=file.description,
-            mime=file.mime, kind=file.kind, is_favorite=False, size=file.size,
-            created_at=stamp, modified_at=stamp,
+            folder_id=folder_id,
+            name=name,
+            name_key=name_key(name),
+            description=file.description,
+            mime=file.mime,
+            kind=file.kind,
+            is_favorite=False,
+            size=file.size,
+            created_at=stamp,
+            modified_at=stamp,
         )
         session.add(copy)
         session.flush()
         first = Version(
-            file_id=copy.id, number=1, blob_hash=version.blob_hash, size=version.size,
-            created_at=stamp, note=f"Copied from version {version.number}", device=version.device,
-            width=version.width, height=version.height, duration=version.duration,
-            pages=version.pages, taken_at=version.taken_at, index_note=version.index_note,
+            file_id=copy.id,
+            number=1,
+            blob_hash=version.blob_hash,
+            size=version.size,
+            created_at=stamp,
+            note=f"Copied from version {version.number}",
+            device=version.device,
+            width=version.width,
+            height=version.height,
+            duration=version.duration,
+            pages=version.pages,
+            taken_at=version.taken_at,
+            index_note=version.index_note,
         )
         session.add(first)
         session.flush()
@@ -210,9 +232,7 @@ class OrganizeOps(VaultBase):
             files = [self._file(session, i) for i in file_ids]
             for file in files:
                 file.is_favorite = favorite
-            return Changes(
-                folders=frozenset(f.folder_id for f in files), files=frozenset(file_ids)
-            )
+            return Changes(folders=frozenset(f.folder_id for f in files), files=frozenset(file_ids))
 
     def describe_file(self, file_id: int, description: str) -> Changes:
         """Set a file's description (searchable)."""
@@ -237,7 +257,9 @@ class OrganizeOps(VaultBase):
             entry = self._trash_entry(session, file.folder_id, file_id=file.id)
             file.trash_id, file.deleted_at = entry.id, entry.deleted_at
             self._touch(session, file.folder_id)
-            return Changes(folders=frozenset({file.folder_id}), files=frozenset({file_id}), trash=True)
+            return Changes(
+                folders=frozenset({file.folder_id}), files=frozenset({file_id}), trash=True
+            )
 
     def delete_folder(self, folder_id: int) -> Changes:
         """Move a folder and everything live inside it to the Trash."""
@@ -271,13 +293,18 @@ class OrganizeOps(VaultBase):
             return Changes(folders=frozenset({folder.parent_id}), tree=True, trash=True)
 
     def _trash_entry(
-        self, session: Session, parent_id: int, folder_id: int | None = None,
+        self,
+        session: Session,
+        parent_id: int,
+        folder_id: int | None = None,
         file_id: int | None = None,
     ) -> TrashEntry:
         entry = TrashEntry(
-            deleted_at=now(), original_parent_id=parent_id,
+            deleted_at=now(),
+            original_parent_id=parent_id,
             original_path=self._folder_path(session, parent_id),
-            folder_id=folder_id, file_id=file_id,
+            folder_id=folder_id,
+            file_id=file_id,
         )
         session.add(entry)
         session.flush()

@@ -186,11 +186,7 @@ class SearchOps(VaultBase):
                     c for c, h in zip(COLUMNS, row[1:5], strict=True) if h and _MARK_OPEN in h
                 )
                 snippet = next(
-                    (
-                        s
-                        for c, s in zip(COLUMNS[1:], row[5:], strict=True)
-                        if c in matched and s
-                    ),
+                    (s for c, s in zip(COLUMNS[1:], row[5:], strict=True) if c in matched and s),
                     "",
                 )
                 marks[row[0]] = (matched, snippet)
@@ -211,9 +207,15 @@ class SearchOps(VaultBase):
             matched, snippet = marks.get(file_id, ((), ""))
             hits.append(
                 SearchHit(
-                    file_id=file_id, name=r[1], path=paths[r[2]].rstrip("/") + "/" + r[1],
-                    kind=r[3], size=r[4], modified_at=_datetime(r[5]), is_favorite=bool(r[6]),
-                    matched=matched, snippet=snippet,
+                    file_id=file_id,
+                    name=r[1],
+                    path=paths[r[2]].rstrip("/") + "/" + r[1],
+                    kind=r[3],
+                    size=r[4],
+                    modified_at=_datetime(r[5]),
+                    is_favorite=bool(r[6]),
+                    matched=matched,
+                    snippet=snippet,
                 )
             )
         return hits

@@ -46,7 +46,9 @@ def tags_text(session: Session, file_id: int) -> str:
     return " ".join(r[0] for r in rows)
 
 
-def add(session: Session, file_id: int, name: str, description: str = "", content: str = "") -> None:
+def add(
+    session: Session, file_id: int, name: str, description: str = "", content: str = ""
+) -> None:
     """Index a new file."""
     session.execute(
         text(

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from app import search_index
 from app.catalog.models import Blob, File, Folder, TrashEntry, Version
+from app.core import now, split_path
 from app.errors import NotFound
 from app.naming import name_key
 from app.organize import OrganizeOps
 from app.rows import Changes
-from app.core import now, split_path
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,13 @@ class TrashOps(OrganizeOps):
             ).all()
         return [
             TrashItem(
-                id=r[0], kind="folder" if r[3] else "file", name=r[5], original_path=r[1],
+                id=r[0],
+                kind="folder" if r[3] else "file",
+                name=r[5],
+                original_path=r[1],
                 deleted_at=datetime.fromisoformat(r[2]) if isinstance(r[2], str) else r[2],
-                size=r[6], files=r[7],
+                size=r[6],
+                files=r[7],
             )
             for r in rows
         ]
@@ -92,7 +96,9 @@ class TrashOps(OrganizeOps):
             name = self._free_name(session, parent_id, top.name)  # while top is still trashed
             for table in ("folder", "file"):
                 session.execute(
-                    text(f"UPDATE {table} SET trash_id = NULL, deleted_at = NULL WHERE trash_id = :t"),
+                    text(
+                        f"UPDATE {table} SET trash_id = NULL, deleted_at = NULL WHERE trash_id = :t"
+                    ),
                     {"t": entry_id},
                 )
             session.flush()
@@ -107,7 +113,9 @@ class TrashOps(OrganizeOps):
             session.delete(entry)
             self._touch(session, parent_id)
             return Changes(
-                folders=frozenset({parent_id}), tree=isinstance(top, Folder), trash=True,
+                folders=frozenset({parent_id}),
+                tree=isinstance(top, Folder),
+                trash=True,
                 created=(top.id,),
             )
 
@@ -121,8 +129,12 @@ class TrashOps(OrganizeOps):
             name = self._free_name(session, current, part)
             stamp = now()
             folder = Folder(
-                parent_id=current, name=name, name_key=name_key(name), description="",
-                created_at=stamp, modified_at=stamp,
+                parent_id=current,
+                name=name,
+                name_key=name_key(name),
+                description="",
+                created_at=stamp,
+                modified_at=stamp,
             )
             session.add(folder)
             session.flush()
@@ -159,9 +171,7 @@ class TrashOps(OrganizeOps):
                     {"top": entry.folder_id},
                 )
             ]
-            file_ids = list(
-                session.scalars(select(File.id).where(File.folder_id.in_(folder_ids)))
-            )
+            file_ids = list(session.scalars(select(File.id).where(File.folder_id.in_(folder_ids))))
         else:
             folder_ids, file_ids = [], [entry.file_id or 0]
         hashes = set(
@@ -201,7 +211,5 @@ class TrashOps(OrganizeOps):
 
     @staticmethod
     def _unreferenced(session: Session, hashes: set[str]) -> set[str]:
-        used = set(
-            session.scalars(select(Version.blob_hash).where(Version.blob_hash.in_(hashes)))
-        )
+        used = set(session.scalars(select(Version.blob_hash).where(Version.blob_hash.in_(hashes))))
         return hashes - used

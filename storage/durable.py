@@ -10,17 +10,23 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _BATCH = 16  # above this many paths one syncfs beats one fsync each
 
-try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    _syncfs = _libc.syncfs
-    _syncfs.argtypes = [ctypes.c_int]
-except (OSError, AttributeError):
-    _syncfs = None
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):  # not Linux, or a libc without it
+        return None
+    syncfs.argtypes = [ctypes.c_int]
+    return syncfs
+
+
+_syncfs = _load_syncfs()
 
 
 def fsync_path(path: Path, directory: bool = False) -> None:

@@ -45,9 +45,7 @@ def _on_begin(conn: Any) -> None:
 
 def create_catalog_engine(path: Path) -> Engine:
     """An engine on the catalog at ``path`` with WAL, foreign keys and a busy timeout."""
-    engine = create_engine(
-        f"sqlite:///{path}", connect_args={"check_same_thread": False}
-    )
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     return engine

@@ -79,18 +79,14 @@ class Folder(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("folder.id", ondelete="CASCADE")
-    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("folder.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     name_key: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     modified_at: Mapped[datetime] = mapped_column(DateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    trash_id: Mapped[int | None] = mapped_column(
-        ForeignKey("trash_entry.id", ondelete="SET NULL")
-    )
+    trash_id: Mapped[int | None] = mapped_column(ForeignKey("trash_entry.id", ondelete="SET NULL"))
 
 
 class File(Base):
@@ -98,9 +94,7 @@ class File(Base):
 
     __tablename__ = "file"
     __table_args__ = (
-        Index(
-            "ix_file_live_name", "folder_id", "name_key", unique=True, sqlite_where=LIVE
-        ),
+        Index("ix_file_live_name", "folder_id", "name_key", unique=True, sqlite_where=LIVE),
         Index("ix_file_folder", "folder_id"),
         Index("ix_file_trash", "trash_id"),
         Index("ix_file_modified", "modified_at"),
@@ -121,9 +115,7 @@ class File(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     modified_at: Mapped[datetime] = mapped_column(DateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    trash_id: Mapped[int | None] = mapped_column(
-        ForeignKey("trash_entry.id", ondelete="SET NULL")
-    )
+    trash_id: Mapped[int | None] = mapped_column(ForeignKey("trash_entry.id", ondelete="SET NULL"))
 
 
 class Blob(Base):
@@ -188,9 +180,7 @@ class FileTag(Base):
     file_id: Mapped[int] = mapped_column(
         ForeignKey("file.id", ondelete="CASCADE"), primary_key=True
     )
-    tag_id: Mapped[int] = mapped_column(
-        ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True
-    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Share(Base):
@@ -201,9 +191,7 @@ class Share(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"))
-    version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("version.id", ondelete="SET NULL")
-    )
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("version.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(32))
     object_key: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
