@@ -11,6 +11,7 @@ own ``Session`` and closes it before returning; only frozen rows leave.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +31,40 @@ from app.rows import FileRow, FolderRow, Listing
 from storage.local import LocalBlobStore
 
 ROOT_ID = 1
+
+if sys.platform != "win32":
+    import fcntl
+
+
+class _OpenLock:
+    """A shared lock held while a process has the vault open.
+
+    Leftover temp files may be removed only by a process that gets the lock
+    exclusively, i.e. when no other process (the window, a CLI run) is writing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._handle = open(path, "a+b")  # noqa: SIM115 - held until close()
+
+    def sole_user(self) -> bool:
+        """Try to take the lock alone; then share it again. True if nobody else holds it."""
+        if sys.platform == "win32":  # no flock: leave temp files rather than risk a writer's
+            return False
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.share()
+            return False
+        return True
+
+    def share(self) -> None:
+        """Hold the lock shared (blocks only while a sole user cleans up)."""
+        if sys.platform != "win32":
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        """Release the lock."""
+        self._handle.close()
 
 
 def now() -> datetime:
@@ -54,10 +89,13 @@ class VaultBase:
 
     root_id = ROOT_ID
 
-    def __init__(self, paths: VaultPaths, engine: Engine, blobs: LocalBlobStore) -> None:
+    def __init__(
+        self, paths: VaultPaths, engine: Engine, blobs: LocalBlobStore, lock: _OpenLock
+    ) -> None:
         self.paths = paths
         self.engine = engine
         self.blobs = blobs
+        self._lock = lock
         self._sessions = session_factory(engine)
         self._writer = session_factory(engine.execution_options(write=True))
 
@@ -72,10 +110,13 @@ class VaultBase:
         paths = vault_paths(home)
         try:
             paths.create()
+            lock = _OpenLock(paths.data / ".lock")
             engine = create_catalog_engine(paths.catalog)
             upgrade(engine)
             blobs = LocalBlobStore(paths.blobs)
-            blobs.clean_temp()
+            if lock.sole_user():
+                blobs.clean_temp()
+                lock.share()
         except PermissionError as exc:
             raise StorageError(
                 f"Cannot use the vault at {paths.data}: permission denied.",
@@ -94,11 +135,12 @@ class VaultBase:
                 f"{paths.catalog} is not a Media Vault catalog or is damaged.",
                 "Restore it from the bucket, or choose another location.",
             ) from exc
-        return cls(paths, engine, blobs)
+        return cls(paths, engine, blobs, lock)
 
     def close(self) -> None:
-        """Release the catalog (connections are checkpointed and closed)."""
+        """Release the catalog (connections are checkpointed and closed) and the open lock."""
         self.engine.dispose()
+        self._lock.close()
 
     def __enter__(self) -> Self:
         return self
