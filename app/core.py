@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Self
 
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from app.catalog.db import create_catalog_engine, session_factory, upgrade
@@ -126,7 +126,7 @@ class VaultBase:
             raise StorageError(
                 f"Cannot use the vault at {paths.data}: {exc.strerror or exc}."
             ) from exc
-        except (OperationalError, sqlite3.DatabaseError) as exc:
+        except (DatabaseError, sqlite3.DatabaseError) as exc:
             if "locked" in str(exc):
                 raise VaultLocked(
                     f"The vault at {paths.data} is busy.", "Close the other program using it."

@@ -415,8 +415,8 @@ class _ImportJob:
 
     def _commit_in(self, session: Session, batch: list[_Entry | _Staged]) -> list[tuple[int, str]]:
         """Publish and insert one batch; returns (bytes, source) of each file handled."""
-        staged = [item for item in batch if isinstance(item, _Staged)]
-        self.vault.blobs.publish([s.blob for s in staged])
+        used: list[StagedBlob] = []
+        unused: list[StagedBlob] = []
         stamp = now()
         next_file = (session.scalar(select(func.max(File.id))) or 0) + 1
         next_version = (session.scalar(select(func.max(Version.id))) or 0) + 1
@@ -441,18 +441,21 @@ class _ImportJob:
                         Problem(str(entry.source), "an identical file is already there")
                     )
                     done.append((0, str(entry.source)))
+                    unused.append(item.blob)
                     continue
                 if self.conflict is Conflict.SKIP:
                     self.report.skipped.append(
                         Problem(str(entry.source), f'"{clash.name}" already exists there')
                     )
                     done.append((0, str(entry.source)))
+                    unused.append(item.blob)
                     continue
                 if self.conflict is Conflict.VERSION:
                     existing_file = clash
             if clash is not None and existing_file is None:
                 name = self._free(names, name)
                 reason = reason or f'"{clash.name}" already exists there (kept both)'
+            used.append(item.blob)
             blobs.setdefault(
                 item.blob.blob_hash,
                 {
@@ -481,6 +484,10 @@ class _ImportJob:
                 "index_note": facts.note,
             }
             if existing_file is not None:
+                # The version refers to its blob row, so that row must exist first.
+                session.execute(
+                    insert(Blob).prefix_with("OR IGNORE"), [blobs[item.blob.blob_hash]]
+                )
                 self._add_version(session, existing_file, item, version, stamp)
                 existing_file.blob_hash = item.blob.blob_hash
                 self.report.new_versions.append(
@@ -521,6 +528,13 @@ class _ImportJob:
             self.touched_folders.add(folder_id)
             next_version += 1
             done.append((item.blob.size, str(entry.source)))
+        # Publish only what this transaction refers to, before it commits: the content
+        # of a skipped file must not stay behind as a blob nothing refers to.
+        try:
+            self.vault.blobs.publish(used)
+        except StoreError:
+            self.vault.blobs.discard(unused)
+            raise
         if blobs:
             # A blob row may exist already (same content elsewhere): keep it as it is.
             session.execute(insert(Blob).prefix_with("OR IGNORE"), list(blobs.values()))
@@ -533,6 +547,7 @@ class _ImportJob:
                 update(Folder).where(Folder.id.in_(self.touched_folders)).values(modified_at=stamp)
             )
         session.flush()
+        self.vault.blobs.discard(unused)  # not before: a retried batch may need them
         return done
 
     def _add_version(

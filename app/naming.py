@@ -88,15 +88,24 @@ def sanitize(name: str) -> str:
     name = _FORBIDDEN_RE.sub("_", name).rstrip(". ")
     if not name or name in (".", ".."):
         name = "_"
+    # Shorten first: dropping trailing spaces can expose a device name ("COM1   …").
+    name = _fit(name)
     stem, dot, ext = name.partition(".")
     if stem.rstrip(" ").upper() in _RESERVED:
-        name = f"{stem}_{dot}{ext}"
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        base, ext = split_extension(name)
-        ext = _truncate_utf8(ext, 32) if len(ext.encode()) <= 32 else ""
-        name = _truncate_utf8(base, MAX_NAME_BYTES - len(ext.encode("utf-8"))).rstrip(". ") + ext
-        name = name.rstrip(". ") or "_"
+        # "CON_" stays a prefix of whatever _fit keeps, so the result is never reserved.
+        name = _fit(f"{stem.rstrip(' ')}_{dot}{ext}")
     return name
+
+
+def _fit(name: str) -> str:
+    """``name`` shortened to :data:`MAX_NAME_BYTES`, keeping a short extension."""
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    base, ext = split_extension(name)
+    if len(ext.encode("utf-8")) > 32:
+        ext = ""
+    name = _truncate_utf8(base, MAX_NAME_BYTES - len(ext.encode("utf-8"))).rstrip(". ") + ext
+    return name.rstrip(". ") or "_"
 
 
 def split_extension(name: str) -> tuple[str, str]:
@@ -114,6 +123,9 @@ def numbered(name: str, n: int) -> str:
     ``a (3).jpg`` rather than ``a (2) (2).jpg``.
     """
     base, ext = split_extension(name)
+    if len(ext.encode("utf-8")) > 32:
+        # Too long to be a real extension, and it would leave no room: number the end.
+        base, ext = name, ""
     match = _COPY_SUFFIX_RE.match(base)
     if match:
         base = match.group("base")

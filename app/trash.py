@@ -94,15 +94,8 @@ class TrashOps(OrganizeOps):
             else:
                 top = self._file(session, entry.file_id or 0, live=False)
             name = self._free_name(session, parent_id, top.name)  # while top is still trashed
-            for table in ("folder", "file"):
-                session.execute(
-                    text(
-                        f"UPDATE {table} SET trash_id = NULL, deleted_at = NULL WHERE trash_id = :t"
-                    ),
-                    {"t": entry_id},
-                )
-            session.flush()
-            session.expire_all()
+            # Rename and re-parent first, while still trashed: the live-name unique index
+            # would refuse the old name where "keep both" gave it a new one.
             if isinstance(top, Folder):
                 top.parent_id = parent_id
             else:
@@ -110,6 +103,15 @@ class TrashOps(OrganizeOps):
                 if name != top.name:
                     search_index.set_name(session, top.id, name)
             top.name, top.name_key = name, name_key(name)
+            session.flush()
+            for table in ("folder", "file"):
+                session.execute(
+                    text(
+                        f"UPDATE {table} SET trash_id = NULL, deleted_at = NULL WHERE trash_id = :t"
+                    ),
+                    {"t": entry_id},
+                )
+            session.expire_all()
             session.delete(entry)
             self._touch(session, parent_id)
             return Changes(
