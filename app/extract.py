@@ -31,6 +31,8 @@ from app.kinds import utf16_without_bom
 
 log = logging.getLogger(__name__)
 
+WORKER_FLAG = "--extract-worker"
+
 MAX_TEXT_CHARS = 200_000
 """At most this much text per file goes into the search index."""
 
@@ -385,10 +387,15 @@ class Extractor:
         # The CPU limit is a backstop for a worker the parent cannot reach
         # (e.g. the parent itself is stopped in a debugger), not the time bound.
         cpu_seconds = int(timeout * 3) + 10
+        # A PyInstaller build has no `python -m`: its executable serves as the worker
+        # when given WORKER_FLAG first (see app/__main__.py).
+        launcher = (
+            [sys.executable, WORKER_FLAG]
+            if getattr(sys, "frozen", False)
+            else [sys.executable, "-m", "app.extract_worker"]
+        )
         argv = [
-            sys.executable,
-            "-m",
-            "app.extract_worker",
+            *launcher,
             "--memory-limit",
             str(memory_limit),
             "--cpu-seconds",
