@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.db import create_catalog_engine, session_factory, upgrade
 from app.catalog.models import File, Folder
-from app.errors import NotFound, StorageError, VaultLocked
+from app.errors import NotFound, StorageError, VaultError, VaultLocked
 from app.naming import name_key
 from app.paths import VaultPaths, vault_paths
 from app.rows import FileRow, FolderRow, Listing
@@ -77,6 +77,25 @@ def split_path(path: str) -> list[str]:
     return [part for part in path.replace("\\", "/").split("/") if part]
 
 
+def _open_error(paths: VaultPaths, exc: BaseException) -> VaultError:
+    """The message for a vault that cannot be opened."""
+    if isinstance(exc, PermissionError):
+        return StorageError(
+            f"Cannot use the vault at {paths.data}: permission denied.",
+            "Choose another location with --vault or MEDIAVAULT_HOME.",
+        )
+    if isinstance(exc, OSError):
+        return StorageError(f"Cannot use the vault at {paths.data}: {exc.strerror or exc}.")
+    if "locked" in str(exc):
+        return VaultLocked(
+            f"The vault at {paths.data} is busy.", "Close the other program using it."
+        )
+    return StorageError(
+        f"{paths.catalog} is not a Media Vault catalog or is damaged.",
+        "Restore it from the bucket, or choose another location.",
+    )
+
+
 class VaultBase:
     """The shared core of :class:`app.vault.Vault`.
 
@@ -108,6 +127,7 @@ class VaultBase:
         cannot be created or the catalog is not a database.
         """
         paths = vault_paths(home)
+        lock: _OpenLock | None = None
         try:
             paths.create()
             lock = _OpenLock(paths.data / ".lock")
@@ -117,24 +137,12 @@ class VaultBase:
             if lock.sole_user():
                 blobs.clean_temp()
                 lock.share()
-        except PermissionError as exc:
-            raise StorageError(
-                f"Cannot use the vault at {paths.data}: permission denied.",
-                "Choose another location with --vault or MEDIAVAULT_HOME.",
-            ) from exc
-        except OSError as exc:
-            raise StorageError(
-                f"Cannot use the vault at {paths.data}: {exc.strerror or exc}."
-            ) from exc
-        except (DatabaseError, sqlite3.DatabaseError) as exc:
-            if "locked" in str(exc):
-                raise VaultLocked(
-                    f"The vault at {paths.data} is busy.", "Close the other program using it."
-                ) from exc
-            raise StorageError(
-                f"{paths.catalog} is not a Media Vault catalog or is damaged.",
-                "Restore it from the bucket, or choose another location.",
-            ) from exc
+        except BaseException as exc:
+            if lock is not None:
+                lock.close()
+            if isinstance(exc, OSError | DatabaseError | sqlite3.DatabaseError):
+                raise _open_error(paths, exc) from exc
+            raise
         return cls(paths, engine, blobs, lock)
 
     def close(self) -> None:
