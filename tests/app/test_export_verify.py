@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import filecmp
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,6 @@ import pytest
 from app.errors import BlobMissing, NotFound
 from app.importer import Conflict
 from app.vault import Vault
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    with Vault.open(tmp_path / "vault") as opened:
-        yield opened
 
 
 @pytest.fixture

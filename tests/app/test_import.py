@@ -26,12 +26,6 @@ from storage.local import LocalBlobStore
 CORPUS_JPEG = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "images" / "hopper.jpg"
 
 
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    with Vault.open(tmp_path / "vault") as opened:
-        yield opened
-
-
 def make_tree(root: Path, files: dict[str, bytes | str]) -> Path:
     """Create files (and, for names ending in "/", empty folders) under ``root``."""
     root.mkdir(parents=True, exist_ok=True)

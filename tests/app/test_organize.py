@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,24 +10,7 @@ from sqlalchemy import text
 
 from app.errors import InvalidName, NameTaken, NotFound, Refused
 from app.vault import Vault
-
-_counter = itertools.count()
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[Vault]:
-    with Vault.open(tmp_path / "vault") as opened:
-        yield opened
-
-
-def add_file(vault: Vault, tmp_path: Path, name: str, data: bytes, folder_id: int = 1) -> int:
-    """Import one real file named ``name`` into ``folder_id``; returns its id."""
-    source = tmp_path / "src" / str(next(_counter)) / name
-    source.parent.mkdir(parents=True)
-    source.write_bytes(data)
-    report = vault.import_paths([source], folder_id)
-    assert report.ok and report.imported == 1, report
-    return report.file_ids[0]
+from tests.helpers.vaults import add_file
 
 
 def count(vault: Vault, table: str) -> int:
