@@ -39,7 +39,7 @@ from app.catalog.models import Blob, File, Folder, Version
 from app.core import now
 from app.errors import NotFound
 from app.extract import Extractor, Facts
-from app.naming import name_key, numbered, problems, sanitize
+from app.naming import name_key, normalize, numbered, problems, sanitize
 from app.organize import OrganizeOps
 from app.rows import Changes
 from storage.errors import SourceError, StoreError, StoreFull
@@ -578,7 +578,12 @@ class _ImportJob:
         search_index.set_content(session, existing.id, item.facts.text)
 
     def _outside_name(self, name: str) -> tuple[str, str]:
-        """A valid name for an outside one, and why it had to change ("" if it did not)."""
+        """A valid name for an outside one, and why it had to change ("" if it did not).
+
+        Names are stored in NFC like every name in the vault; macOS hands out NFD,
+        which is the same text and needs no report.
+        """
+        name = normalize(name)
         found = problems(name)
         if not found:
             return name, ""
