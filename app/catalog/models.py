@@ -205,5 +205,5 @@ class Share(Base):
 SEARCH_TABLE_DDL = (
     "CREATE VIRTUAL TABLE search USING fts5("
     "name, description, tags, content, "
-    "tokenize = \"unicode61 remove_diacritics 2\", prefix = '2 3')"
+    "tokenize = \"unicode61 remove_diacritics 2\", prefix = '2 3 4 5')"
 )

@@ -1,0 +1,1 @@
+"""Media Vault benchmarks: ``python -m bench.run [--quick]`` writes docs/benchmarks.md."""
