@@ -20,7 +20,6 @@ import hashlib
 import io
 import os
 import stat
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +82,7 @@ class LocalBlobStore:
         self.root = root
         self.temp_dir = root / ".tmp"
         self.temp_dir.mkdir(parents=True, exist_ok=True)
+        self._made_dirs: set[str] = set()  # ab/ directories known to exist
 
     def path(self, blob_hash: str) -> Path:
         """Where the blob lives (whether or not it is there)."""
@@ -94,7 +94,7 @@ class LocalBlobStore:
 
     def stage(
         self,
-        source: Path,
+        source: Path | str,
         progress: Callable[[int], None] | None = None,
     ) -> StagedBlob:
         """Copy ``source`` into a temp file, hashing it in the same pass.
@@ -115,7 +115,7 @@ class LocalBlobStore:
             fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
             raise _source_error(exc) from exc
-        temp = self.temp_dir / f"{uuid.uuid4().hex}.part"
+        temp = self.temp_dir / f"{os.urandom(12).hex()}.part"
         try:
             with open(fd, "rb", buffering=0) as src:
                 opened = os.fstat(src.fileno())
@@ -146,10 +146,10 @@ class LocalBlobStore:
             if expected <= _SMALL:
                 try:
                     data = src.read(expected + 1)
-                    rest = src.read()  # the file may have grown since fstat
+                    if len(data) > expected:  # it grew since fstat: take all, stage() objects
+                        data += src.read()
                 except OSError as exc:
                     raise _source_error(exc) from exc
-                data += rest
                 hasher.update(data)
                 self._write(out, data)
                 if progress:
@@ -224,29 +224,32 @@ class LocalBlobStore:
         if not staged:
             return
         try:
-            # One existence check per hash; identity, not dataclass equality, says
-            # which staged copy is published (list membership was O(n²) per batch).
-            fresh: dict[int, StagedBlob] = {}
-            seen: set[str] = set()
+            # Plain string paths: pathlib costs more than the syscalls for small blobs.
+            root = str(self.root)
+            fresh: dict[str, StagedBlob] = {}  # hash -> the staged copy that is published
             for s in staged:
-                if s.blob_hash not in seen:
-                    seen.add(s.blob_hash)
-                    if not self.has(s.blob_hash):
-                        fresh[id(s)] = s
+                if s.blob_hash in fresh:
+                    continue
+                # Renaming over an existing blob is harmless (same bytes); the check only
+                # pays for big blobs, whose flush it saves.
+                if s.size >= _SMALL and os.path.exists(
+                    os.path.join(root, s.blob_hash[:2], s.blob_hash)
+                ):
+                    continue
+                fresh[s.blob_hash] = s
             flush((s.temp for s in fresh.values()), (), self.root)
-            dirs = []
-            made: set[Path] = set()
+            dirs: set[str] = set()
             for s in staged:
-                target = self.path(s.blob_hash)
-                if id(s) in fresh:
-                    if target.parent not in made:
-                        target.parent.mkdir(exist_ok=True)
-                        made.add(target.parent)
-                    os.replace(s.temp, target)
-                    dirs.append(target.parent)
-                else:
+                if fresh.get(s.blob_hash) is not s:
                     s.temp.unlink(missing_ok=True)
-            flush((), [*dirs, self.root], self.root)
+                    continue
+                directory = os.path.join(root, s.blob_hash[:2])
+                if directory not in self._made_dirs:
+                    os.makedirs(directory, exist_ok=True)
+                    self._made_dirs.add(directory)
+                os.replace(s.temp, os.path.join(directory, s.blob_hash))
+                dirs.add(directory)
+            flush((), [*map(Path, dirs), self.root], self.root)
         except OSError as exc:
             self.discard(staged)
             raise _store_error(exc, "store content in the vault") from exc
