@@ -17,6 +17,7 @@ import skips files already present with the same name and content.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 import stat
@@ -24,10 +25,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +45,10 @@ from app.errors import NotFound
 from app.extract import Extractor, Facts
 from app.naming import name_key, normalize, numbered, problems, sanitize
 from app.organize import OrganizeOps
+from app.processes import die_with_parent
 from app.rows import Changes
-from storage.errors import SourceError, StoreError, StoreFull
-from storage.local import StagedBlob
+from storage.errors import SourceError, StoreError
+from storage.local import LocalBlobStore, StagedBlob
 
 BATCH_FILES = 1000
 BATCH_BYTES = 256 << 20
@@ -55,7 +59,13 @@ _FILE_TABLE = Base.metadata.tables["file"]
 _VERSION_TABLE = Base.metadata.tables["version"]
 CHUNK_FILES = 32  # files staged by one pool task
 CHUNK_BYTES = 8 << 20
-IN_FLIGHT = 8  # pool tasks ahead of the committer: bounds temp space (more measured slower)
+# Pool tasks staged ahead of the committer, which bounds temp space. Processes stage
+# on through a commit in parallel; threads compete with it for the GIL, and more of
+# them ahead measured slower.
+IN_FLIGHT_PROCESSES = 32
+IN_FLIGHT_THREADS = 8
+PROCESS_MIN_FILES = 1000  # staging processes pay off from about this many files...
+PROCESS_MAX_AVERAGE = 1 << 20  # ...when they are small on average (bytes)
 
 
 class Conflict(Enum):
@@ -191,6 +201,34 @@ def _bulk_insert(
     session.connection().exec_driver_sql(sql, params)
 
 
+def _stage_one(store: LocalBlobStore, extractor: Extractor, entry: _Entry) -> _Staged | Problem:
+    """Copy, hash, detect and extract one file. Touches no catalog (runs off the main thread)."""
+    try:
+        blob = store.stage(entry.source)
+    except SourceError as exc:
+        return Problem(entry.source, str(exc))
+    except StoreError as exc:
+        return Problem(entry.source, f"not imported: {exc}")
+    kind, mime = kinds.detect(entry.name, blob.head)
+    return _Staged(entry, blob, kind, mime, extractor.extract(blob.temp, kind, mime))
+
+
+_stager: tuple[LocalBlobStore, Extractor] | None = None  # set in a staging process
+
+
+def _init_stager(blob_root: str, parent: int) -> None:
+    """Runs once in each staging process."""
+    global _stager
+    die_with_parent(parent)
+    _stager = (LocalBlobStore(Path(blob_root)), Extractor(workers=1))
+
+
+def _stage_in_process(chunk: list[_Entry]) -> list[_Staged | Problem]:
+    assert _stager is not None, "not a staging process"
+    store, extractor = _stager
+    return [_stage_one(store, extractor, entry) for entry in chunk]
+
+
 def _mtime(timestamp: float) -> datetime:
     try:
         return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
@@ -274,6 +312,10 @@ class ImportOps(OrganizeOps):
         Folders keep their structure and merge into existing folders of the same
         name. Never raises for a bad source: each problem is in the report. Raises
         :class:`NotFound` if the target folder is gone. Thread: any but the GUI's.
+
+        Imports of many small files stage them in worker processes started with
+        "spawn": a script calling this must guard its top level with
+        ``if __name__ == "__main__":``, as multiprocessing requires.
         """
         target = self.root_id if folder_id is None else folder_id
         with self.reading() as session:
@@ -321,23 +363,24 @@ class _ImportJob:
     # -- staging (worker threads) -------------------------------------------
 
     def _stage(self, entry: _Entry, extractor: Extractor) -> _Staged | Problem:
-        """Copy, hash, detect and extract one file. Runs on a pool thread; touches no catalog."""
+        """Stage one file on a pool thread, unless the import was cancelled meanwhile."""
         if self.cancel.is_set():
             return Problem(entry.source, "cancelled")
-        try:
-            blob = self.vault.blobs.stage(entry.source)
-        except SourceError as exc:
-            return Problem(entry.source, str(exc))
-        except StoreFull as exc:
-            return Problem(entry.source, f"not imported: {exc}")
-        except StoreError as exc:
-            return Problem(entry.source, f"not imported: {exc}")
-        kind, mime = kinds.detect(entry.name, blob.head)
-        facts = extractor.extract(blob.temp, kind, mime)
-        return _Staged(entry, blob, kind, mime, facts)
+        return _stage_one(self.vault.blobs, extractor, entry)
 
     def _stage_chunk(self, chunk: list[_Entry], extractor: Extractor) -> list[_Staged | Problem]:
         return [self._stage(entry, extractor) for entry in chunk]
+
+    @staticmethod
+    def _results(
+        future: Future[list[_Staged | Problem]], chunk: list[_Entry]
+    ) -> list[_Staged | Problem]:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # A staging process died (killed, out of memory): its files are reported,
+            # and whatever it had staged is temp files the next open removes.
+            return [Problem(e.source, "the import worker stopped unexpectedly") for e in chunk]
 
     def _units(self) -> Iterator[_Entry | list[_Entry]]:
         """Folders one by one, files in chunks: one pool task per small file costs more
@@ -359,25 +402,44 @@ class _ImportJob:
         if chunk:
             yield chunk
 
+    def _pool(self, extractor: Extractor, workers: int) -> tuple[Executor, Callable[..., Any], int]:
+        """Where to stage, how, and how many tasks ahead: processes for many small
+        files, threads otherwise.
+
+        Many small files are bound by Python's per-file work, which threads share
+        under one GIL; big files are bound by the disk and hashing, which release
+        it, so threads serve them without the start-up cost of processes.
+        """
+        small = self.bytes_total <= self.files_total * PROCESS_MAX_AVERAGE
+        if self.files_total >= PROCESS_MIN_FILES and small:
+            pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_stager,
+                initargs=(str(self.vault.blobs.root), os.getpid()),
+            )
+            return pool, _stage_in_process, IN_FLIGHT_PROCESSES
+        threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import")
+        return threads, partial(self._stage_chunk, extractor=extractor), IN_FLIGHT_THREADS
+
     def run(self, extractor: Extractor, workers: int) -> None:
         batch: list[_Entry | _Staged] = []
         batch_bytes = 0
         started = time.monotonic()
-        pending: deque[Future[list[_Staged | Problem]] | _Entry] = deque()
+        pending: deque[tuple[Future[list[_Staged | Problem]], list[_Entry]] | _Entry] = deque()
         units = self._units()
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+        pool, stage, in_flight = self._pool(extractor, workers)
+        with pool:
             try:
                 while True:
-                    while len(pending) < IN_FLIGHT and (unit := next(units, None)) is not None:
+                    while len(pending) < in_flight and (unit := next(units, None)) is not None:
                         pending.append(
-                            unit
-                            if isinstance(unit, _Entry)
-                            else pool.submit(self._stage_chunk, unit, extractor)
+                            unit if isinstance(unit, _Entry) else (pool.submit(stage, unit), unit)
                         )
                     if not pending:
                         break
                     head = pending.popleft()
-                    results = [head] if isinstance(head, _Entry) else head.result()
+                    results = [head] if isinstance(head, _Entry) else self._results(*head)
                     for result in results:
                         if isinstance(result, Problem):
                             if result.reason != "cancelled":
@@ -401,11 +463,16 @@ class _ImportJob:
                     batch = []
             finally:
                 self.report.cancelled = self.cancel.is_set()
-                self.cancel.set()  # queued stagings return at once
+                self.cancel.set()  # queued stagings on threads return at once
+                for item in pending:
+                    if not isinstance(item, _Entry):
+                        item[0].cancel()  # not started yet: never will
                 leftovers = [r.blob for r in batch if isinstance(r, _Staged)]
                 for item in pending:
-                    if isinstance(item, Future):
-                        leftovers += [r.blob for r in item.result() if isinstance(r, _Staged)]
+                    if not isinstance(item, _Entry) and not item[0].cancelled():
+                        leftovers += [
+                            r.blob for r in self._results(*item) if isinstance(r, _Staged)
+                        ]
                 self.vault.blobs.discard(leftovers)
         self.report.changes = Changes(
             folders=frozenset(self.touched_folders),
