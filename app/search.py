@@ -8,6 +8,7 @@ are computed only for the rows returned.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,8 @@ COLUMNS = ("name", "description", "tags", "content")
 WEIGHTS = (10.0, 4.0, 6.0, 1.0)
 # Above this many matching rows, only the newest this many are ranked (see search()).
 CANDIDATES = 3000
+# Rows beyond ``limit`` taken from FTS5 alone, in case some of the best are in the Trash.
+TRASH_ROOM = 20
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 
@@ -106,32 +109,8 @@ class SearchOps(VaultBase):
             where, params = self._filter_sql(session, filters)
             if expression:
                 params.update(q=expression, limit=limit)
-                weights = ", ".join(str(w) for w in WEIGHTS)
-                ranked = (
-                    f"SELECT file.id FROM search JOIN file ON file.id = search.rowid"
-                    f" WHERE search MATCH :q AND {where}{{window}}"
-                    f" ORDER BY bm25(search, {weights}) LIMIT :limit"
-                )
-                # bm25 costs about a microsecond per matching row: a word in a third of
-                # a million names would take a quarter of a second to rank. When more
-                # than CANDIDATES rows match, rank the newest CANDIDATES of them (an
-                # unranked walk finds where they start), and rank everything only if
-                # that window holds fewer than ``limit`` live rows passing the filters.
-                boundary = session.execute(
-                    text(
-                        "SELECT rowid FROM search WHERE search MATCH :q"
-                        " ORDER BY rowid DESC LIMIT 1 OFFSET :skip"
-                    ),
-                    {"q": expression, "skip": CANDIDATES - 1},
-                ).scalar()
-                rows = []
-                if boundary is not None:
-                    rows = session.execute(
-                        text(ranked.format(window=" AND search.rowid >= :boundary")),
-                        {**params, "boundary": boundary},
-                    ).all()
-                if len(rows) < limit:
-                    rows = session.execute(text(ranked.format(window="")), params).all()
+                plain = filters == SearchFilters()
+                ids = self._ranked(session, where, params, limit, plain)
             else:
                 params.update(limit=limit)
                 rows = session.execute(
@@ -141,8 +120,73 @@ class SearchOps(VaultBase):
                     ),
                     params,
                 ).all()
-            ids = [r[0] for r in rows]
+                ids = [r[0] for r in rows]
             return self._hits(session, ids, expression)
+
+    def _ranked(
+        self, session: Session, where: str, params: dict[str, object], limit: int, plain: bool
+    ) -> list[int]:
+        """The ids of the ``limit`` best live matches passing ``where``, best first.
+
+        bm25 costs about 2 µs per matching row: a word in a third of a million
+        names would take most of a second to rank. When more than CANDIDATES rows
+        match, the newest CANDIDATES of them are ranked (an unranked walk finds
+        where they start), and everything only if that window holds fewer than
+        ``limit`` rows passing the filters. Without filters beyond the Trash, FTS5
+        ranks alone and only its best rows, with room for some in the Trash, meet
+        the file table (joining first doubled the cost); if too many of them are
+        in the Trash, the joined ranking runs instead.
+        """
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        boundary = session.execute(
+            text(
+                "SELECT rowid FROM search WHERE search MATCH :q"
+                " ORDER BY rowid DESC LIMIT 1 OFFSET :skip"
+            ),
+            {"q": params["q"], "skip": CANDIDATES - 1},
+        ).scalar()
+        windows = ["", " AND search.rowid >= :boundary"] if boundary is not None else [""]
+        ids: list[int] = []
+        for window in reversed(windows):  # the bounded window first, if any
+            bound = {**params, "boundary": boundary}
+            if plain:
+                over = limit + TRASH_ROOM
+                top = list(
+                    session.execute(
+                        text(
+                            f"SELECT rowid FROM search WHERE search MATCH :q{window}"
+                            f" ORDER BY bm25(search, {weights}) LIMIT :over"
+                        ),
+                        {**bound, "over": over},
+                    ).scalars()
+                )
+                live = set(
+                    session.execute(
+                        text(
+                            "SELECT id FROM file WHERE trash_id IS NULL"
+                            " AND id IN (SELECT value FROM json_each(:ids))"
+                        ),
+                        {"ids": json.dumps(top)},
+                    ).scalars()
+                )
+                ids = [i for i in top if i in live][:limit]
+                if len(ids) == limit:
+                    return ids
+                if len(top) < over:  # every match in this window was seen
+                    continue
+            ids = list(
+                session.execute(
+                    text(
+                        f"SELECT file.id FROM search JOIN file ON file.id = search.rowid"
+                        f" WHERE search MATCH :q AND {where}{window}"
+                        f" ORDER BY bm25(search, {weights}) LIMIT :limit"
+                    ),
+                    bound,
+                ).scalars()
+            )
+            if len(ids) == limit:
+                return ids
+        return ids
 
     def _filter_sql(self, session: Session, f: SearchFilters) -> tuple[str, dict[str, object]]:
         clauses = ["file.trash_id IS NULL"]
