@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -761,19 +761,7 @@ class _ImportJob:
         if clash is not None:
             name = self._free(names, name)
             reason = reason or f'a file named "{clash.name}" already exists there'
-        stamp = now()
-        folder_id = session.execute(
-            insert(Folder)
-            .values(
-                parent_id=parent,
-                name=name,
-                name_key=name_key(name),
-                description="",
-                created_at=stamp,
-                modified_at=stamp,
-            )
-            .returning(Folder.id)
-        ).scalar_one()
+        folder_id = self.vault._create_folder(session, parent, name)
         names[name_key(name)] = _Child("folder", folder_id, name)
         self.folders[parts] = folder_id
         self.touched_folders.add(parent)

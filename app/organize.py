@@ -52,19 +52,25 @@ class OrganizeOps(VaultBase):
         with self.writing() as session:
             self._folder(session, parent_id)
             self._ensure_free(session, parent_id, name)
-            stamp = now()
-            folder = Folder(
-                parent_id=parent_id,
-                name=name,
-                name_key=name_key(name),
-                description="",
-                created_at=stamp,
-                modified_at=stamp,
-            )
-            session.add(folder)
-            session.flush()
+            folder_id = self._create_folder(session, parent_id, name)
             self._touch(session, parent_id)
-            return Changes(folders=frozenset({parent_id}), tree=True, created=(folder.id,))
+            return Changes(folders=frozenset({parent_id}), tree=True, created=(folder_id,))
+
+    @staticmethod
+    def _create_folder(session: Session, parent_id: int, name: str) -> int:
+        """Insert a folder row (name already valid and free); returns its id."""
+        stamp = now()
+        folder = Folder(
+            parent_id=parent_id,
+            name=name,
+            name_key=name_key(name),
+            description="",
+            created_at=stamp,
+            modified_at=stamp,
+        )
+        session.add(folder)
+        session.flush()
+        return folder.id
 
     def makedirs(self, path: str) -> int:
         """The id of the folder at ``path``, creating missing folders on the way (``mkdir -p``)."""

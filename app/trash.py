@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import search_index
 from app.catalog.models import Blob, File, Folder, TrashEntry, Version
-from app.core import now, split_path
+from app.core import split_path
 from app.errors import NotFound
 from app.naming import name_key
 from app.organize import OrganizeOps
@@ -128,19 +128,7 @@ class TrashOps(OrganizeOps):
             if isinstance(child, Folder):
                 current = child.id
                 continue
-            name = self._free_name(session, current, part)
-            stamp = now()
-            folder = Folder(
-                parent_id=current,
-                name=name,
-                name_key=name_key(name),
-                description="",
-                created_at=stamp,
-                modified_at=stamp,
-            )
-            session.add(folder)
-            session.flush()
-            current = folder.id
+            current = self._create_folder(session, current, self._free_name(session, current, part))
         return current
 
     def purge(self, entry_id: int) -> Changes:
