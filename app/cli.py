@@ -18,13 +18,13 @@ import argparse
 import dataclasses
 import functools
 import json
+import logging
 import os
 import posixpath
 import re
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -36,6 +36,7 @@ from app import __version__
 from app.errors import NameTaken, NotFound, Refused, VaultError
 from app.importer import Conflict, ImportProgress, ImportReport
 from app.kinds import KINDS
+from app.logs import setup_logging
 from app.naming import name_key, validate
 from app.paths import vault_paths
 from app.progress import ProgressBar, human_size
@@ -44,7 +45,6 @@ from app.search import SearchFilters
 from app.vault import Vault
 
 PROG = "mediavault"
-LOG_NAME = "mediavault.log"
 PAGE = 500  # files per list_folder call
 LS_LIMIT = 1000  # files ``ls`` shows without --all
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -1180,23 +1180,6 @@ def build_parser() -> argparse.ArgumentParser:
 # -- entry point -----------------------------------------------------------------
 
 
-def _log_path(home: str | None) -> Path:
-    return vault_paths(home).data / "logs" / LOG_NAME
-
-
-def _log_bug(home: str | None) -> Path | None:
-    """Append the current exception's traceback to the vault's log; its path (None if unwritable)."""
-    path = _log_path(home)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as log:
-            log.write(f"--- {datetime.now(UTC).isoformat()} {PROG} {__version__} ---\n")
-            log.write(traceback.format_exc())
-    except OSError:
-        return None
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run ``mediavault`` with ``argv`` (default: the process's); returns the exit status.
 
@@ -1213,6 +1196,7 @@ def main(argv: list[str] | None = None) -> int:
         from ui.app import run  # Qt is loaded only for the window
 
         return run(Path(home) if home else None)
+    log_path = setup_logging(vault_paths(home))
     out = Output(args.json, args.progress or sys.stderr.isatty())
     try:
         vault = Vault.open(home)
@@ -1238,8 +1222,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAIL
     except Exception as exc:  # anything else is a bug: log it, never dump it on the terminal
-        where = _log_bug(home)
-        details = f" (details in {where})" if where else ""
+        logging.getLogger(PROG).exception("internal error in %s %s", PROG, __version__)
+        details = f" (details in {log_path})" if log_path else ""
         # First line only: database errors carry their SQL, which belongs in the log.
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"{PROG}: internal error: {type(exc).__name__}: {message}{details}", file=sys.stderr)

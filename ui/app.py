@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
 from app.errors import VaultError
+from app.logs import setup_logging
+from app.paths import vault_paths
 from app.vault import Vault
 from ui.main_window import MainWindow
 from ui.resources import app_icon
@@ -39,6 +41,7 @@ def run(home: Path | None = None, argv: list[str] | None = None) -> int:
 
     Returns 1 when the vault cannot be opened, after telling the user why.
     """
+    setup_logging(vault_paths(home))
     app = create_application(argv)
     try:
         vault = Vault.open(home)
