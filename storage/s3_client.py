@@ -1,0 +1,103 @@
+"""The one place a boto3 S3 client is made, for every S3-compatible service.
+
+AWS (empty endpoint), MinIO, Cloudflare R2, DigitalOcean Spaces, Backblaze B2
+and Wasabi differ only in what :class:`RemoteSpec` holds. Credentials are
+passed in by the caller (from the AWS chain or the OS keyring) and are never
+stored here, logged, or put in an error message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ADDRESSING_STYLES = ("path", "virtual", "auto")
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """Where a vault's bucket is. No secrets here: this is safe to save and show.
+
+    Attributes:
+        bucket: the bucket's name.
+        endpoint_url: the service's URL; "" for AWS S3.
+        region: e.g. "us-east-1"; "" lets the service decide.
+        prefix: key prefix inside the bucket ("" for the bucket's root), no slashes
+            at either end; blobs go under ``<prefix>/blobs/ab/<hash>``.
+        addressing_style: "path", "virtual" or "auto".
+        verify_tls: False to skip certificate checks (self-signed test servers).
+        ca_bundle: a CA bundle file to trust instead of the system's, or "".
+        profile: a named profile from the shared AWS files, or "".
+    """
+
+    bucket: str
+    endpoint_url: str = ""
+    region: str = ""
+    prefix: str = ""
+    addressing_style: str = "auto"
+    verify_tls: bool = True
+    ca_bundle: str = ""
+    profile: str = ""
+
+    def key(self, *parts: str) -> str:
+        """An object key under the prefix: ``key("blobs", "ab/abcd…")``."""
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access key pair (and session token). ``repr`` never shows the secret."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str = ""
+
+    def __repr__(self) -> str:
+        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***')"
+
+
+def make_client(
+    spec: RemoteSpec,
+    credentials: Credentials | None = None,
+    *,
+    max_pool: int = 16,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+) -> Any:
+    """A boto3 S3 client for ``spec``.
+
+    ``credentials`` None means the standard AWS chain (environment, shared
+    files, ``spec.profile``, instance roles). botocore's own retries are turned
+    off: retrying is the store's job, so that every attempt is counted and
+    classified in one place.
+    """
+    session = boto3.session.Session(profile_name=spec.profile or None)
+    config = Config(
+        region_name=spec.region or None,
+        signature_version="s3v4",
+        s3={"addressing_style": spec.addressing_style},
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max_pool,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        # Checksums only where the operation requires them: several S3-compatible
+        # services reject the newer default trailing checksums on every PUT.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    kwargs: dict[str, Any] = {"config": config}
+    if spec.endpoint_url:
+        kwargs["endpoint_url"] = spec.endpoint_url
+    if not spec.verify_tls:
+        kwargs["verify"] = False
+    elif spec.ca_bundle:
+        kwargs["verify"] = spec.ca_bundle
+    if credentials is not None:
+        kwargs["aws_access_key_id"] = credentials.access_key_id
+        kwargs["aws_secret_access_key"] = credentials.secret_access_key
+        if credentials.session_token:
+            kwargs["aws_session_token"] = credentials.session_token
+    return session.client("s3", **kwargs)
