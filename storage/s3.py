@@ -1,0 +1,690 @@
+"""Blobs in an S3-compatible bucket: ``<prefix>/blobs/ab/<sha256>``.
+
+Every request goes through :func:`storage.retry.with_retries` (each multipart
+part on its own), and every botocore error leaves this module translated by
+:func:`translate_error` into a :class:`~storage.errors.StoreError`:
+:class:`BlobNotFound` for an absent blob, :class:`RemoteError` (with a ``kind``
+and a ``hint``) for everything the service or the network did, and
+:class:`ChecksumMismatch` when bytes do not hash to their name.
+
+Uploads are idempotent and resumable (STYLE.md §4):
+
+* ``put`` first asks (HEAD) whether the object is already there with the same
+  size (and the same SHA-256, where the service returns one) and then does
+  nothing;
+* small files go up in one PUT carrying ``x-amz-checksum-sha256``, which a
+  conforming service verifies (a mismatch is refused with BadDigest);
+* large files go up in parts, each with its own SHA-256. The upload id is handed
+  to ``on_upload_id`` as soon as it exists so the caller can persist it; calling
+  ``put`` again with that ``upload_id`` asks the service which parts it holds
+  (``ListParts``) and sends only the missing or unusable ones.
+* The file is hashed while it is read and must match the blob's name, so a
+  file that changed since it was hashed is never stored under the old name,
+  even on a service that does not verify checksums.
+
+Downloads land in ``<target>.partial``, are hashed while written, flushed, and
+renamed into place only when the hash matches.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import hashlib
+import io
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from storage.blobstore import HASH_RE, Features, blob_key
+from storage.durable import fsync_path
+from storage.errors import (
+    BlobNotFound,
+    ChecksumMismatch,
+    RemoteError,
+    SourceError,
+    StoreError,
+    StoreFull,
+)
+from storage.retry import classify, with_retries
+from storage.s3_client import Credentials, RemoteSpec, make_client
+
+MiB = 1 << 20
+MIN_PART = 5 * MiB  # S3's smallest part, except the last
+MAX_PARTS = 10_000  # S3's most parts in one upload
+CHUNK = MiB
+
+T = TypeVar("T")
+Progress = Callable[[int], None]
+
+_NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+    }
+)
+_CHECKSUM_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})
+_MD5_ETAG = re.compile(r'^"?[0-9a-f]{32}"?$')
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def translate_error(exc: BaseException, what: str, *, secrets: tuple[str, ...] = ()) -> RemoteError:
+    """The :class:`RemoteError` for a botocore (or connection) error.
+
+    ``what`` says what was being done ("upload ab12…", "list the bucket") and
+    starts the message. Any of ``secrets`` that somehow appears in the text is
+    masked; credentials are otherwise never part of a message.
+
+    A HEAD request has no error body, so a 403 from ``stat`` cannot tell bad
+    credentials from missing permissions: it is reported as "access-denied"
+    with a hint covering both. :meth:`S3BlobStore.check` tells them apart.
+    """
+    retryable = classify(exc) == "retryable"
+    kind, hint = "other", ""
+    if isinstance(exc, ClientError):
+        code, status = _code(exc), _status(exc)
+        service_message = str(exc.response.get("Error", {}).get("Message", "") or "")
+        detail = f"{code or status}" + (f": {service_message}" if service_message else "")
+        if code in _CREDENTIAL_CODES:
+            kind = "credentials"
+            hint = "Check the access key and secret key (and that they are still active)."
+        elif code == "NoSuchBucket":
+            kind = "no-bucket"
+            hint = "Check the bucket name and region, or create the bucket."
+        elif code == "RequestTimeTooSkewed":
+            kind = "clock-skew"
+            hint = "This computer's clock is off; set it to update automatically."
+        elif code in _CHECKSUM_CODES:
+            kind = "checksum"
+            hint = "The data changed on its way; try again."
+        elif code == "AuthorizationHeaderMalformed" or code == "PermanentRedirect":
+            hint = "Check the region set for this bucket."
+        elif code == "AccessDenied" or status == 403:
+            kind = "access-denied"
+            hint = "The key is not allowed to do this: check its permissions (and the keys)."
+        elif status == 404 and code in ("404", "NotFound"):
+            kind = "no-bucket"
+            hint = "Check the bucket name and region."
+    elif isinstance(exc, SSLError):
+        kind, detail = "tls", str(exc)
+        hint = "The server's certificate is not trusted; check the endpoint or the CA bundle."
+        retryable = False
+    elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        kind, detail = "credentials", str(exc)
+        hint = "Enter an access key and secret key for this bucket."
+    elif isinstance(
+        exc,
+        EndpointConnectionError
+        | ConnectTimeoutError
+        | ReadTimeoutError
+        | ConnectionClosedError
+        | ConnectionError,
+    ) or (retryable and not isinstance(exc, ClientError)):
+        kind, detail = "unreachable", str(exc) or type(exc).__name__
+        hint = "Check the network connection and the endpoint address."
+    else:
+        detail = str(exc) or type(exc).__name__
+    message = f"could not {what}: {detail}"
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return RemoteError(message, kind, hint, retryable)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _sha256_b64_of_hex(blob_hash: str) -> str:
+    return _b64(bytes.fromhex(blob_hash))
+
+
+class _RemoteReader(io.RawIOBase):
+    """A GET's body as a raw stream whose errors are :class:`RemoteError`."""
+
+    def __init__(self, body: Any, translate: Callable[[BaseException], RemoteError]) -> None:
+        self._body = body
+        self._translate = translate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            data: bytes = self._body.read(len(view))
+        except (BotoCoreError, OSError, ValueError) as exc:
+            raise self._translate(exc) from exc
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class S3BlobStore:
+    """Content-addressed blobs in one bucket, under ``spec.prefix``. Thread-safe.
+
+    Attributes:
+        spec: where the bucket is.
+        features: no local paths; ranged reads.
+        client: the boto3 client (from :func:`storage.s3_client.make_client`
+            unless one was passed in).
+        multipart_threshold: files of at least this many bytes go up in parts.
+        part_size: bytes per part (raised when a file would need more than
+            10,000 parts). Each part is held in memory while it is sent.
+    """
+
+    features = Features(local_path=False, ranged_reads=True)
+
+    def __init__(
+        self,
+        spec: RemoteSpec,
+        credentials: Credentials | None,
+        *,
+        multipart_threshold: int = 64 * MiB,
+        part_size: int = 16 * MiB,
+        client: Any = None,
+        attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if part_size < MIN_PART:
+            raise ValueError("part_size must be at least 5 MiB (S3's minimum)")
+        if multipart_threshold < 1:
+            raise ValueError("multipart_threshold must be positive")
+        self.spec = spec
+        self.client = client if client is not None else make_client(spec, credentials)
+        self.multipart_threshold = multipart_threshold
+        self.part_size = part_size
+        self._bucket = spec.bucket
+        self._prefix = spec.key("blobs") + "/"
+        self._attempts = attempts
+        self._sleep = sleep
+        self._secrets = (
+            (credentials.secret_access_key, credentials.session_token) if credentials else ()
+        )
+
+    # --- plumbing -------------------------------------------------------
+
+    def key(self, blob_hash: str) -> str:
+        """The object key of a blob: ``<prefix>/blobs/ab/<hash>``."""
+        return self.spec.key("blobs", blob_key(blob_hash))
+
+    def _translate(self, exc: BaseException, what: str) -> RemoteError:
+        return translate_error(exc, what, secrets=self._secrets)
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """``fn()`` with retries; errors translated. ClientErrors a caller must
+        inspect (404, NoSuchUpload) are handled by catching before this."""
+        try:
+            return with_retries(fn, attempts=self._attempts, sleep=self._sleep)
+        except (BotoCoreError, ClientError, ConnectionError) as exc:
+            raise self._translate(exc, what) from exc
+
+    def _raw(self, fn: Callable[[], T]) -> T:
+        """``fn()`` with retries; errors raised untranslated for the caller to sort."""
+        return with_retries(fn, attempts=self._attempts, sleep=self._sleep)
+
+    def _head(self, blob_hash: str) -> dict[str, Any] | None:
+        """The HEAD response, or None when the object is absent."""
+        key = self.key(blob_hash)
+        try:
+            response: dict[str, Any] = self._raw(
+                lambda: self.client.head_object(
+                    Bucket=self._bucket, Key=key, ChecksumMode="ENABLED"
+                )
+            )
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND or _status(exc) == 404:
+                return None
+            raise self._translate(exc, f"look up {blob_hash[:12]}…") from exc
+        except (BotoCoreError, ConnectionError) as exc:
+            raise self._translate(exc, f"look up {blob_hash[:12]}…") from exc
+        return response
+
+    # --- the BlobStore contract -----------------------------------------
+
+    def stat(self, blob_hash: str) -> int:
+        """The blob's size in bytes. Raises :class:`BlobNotFound` when absent.
+
+        Note: a missing bucket also answers HEAD with a bare 404, so it shows
+        here as :class:`BlobNotFound`; :meth:`check` reports it properly.
+        """
+        head = self._head(blob_hash)
+        if head is None:
+            raise BlobNotFound(blob_hash)
+        return int(head["ContentLength"])
+
+    def open(self, blob_hash: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+        """A buffered reader of the blob's bytes from ``offset``, at most ``length`` of them.
+
+        Only the requested range is fetched. Raises :class:`BlobNotFound` when
+        absent; a range starting at or past the end reads as empty. Errors
+        while reading are :class:`RemoteError`. Close it when done.
+        """
+        key = self.key(blob_hash)
+        if offset < 0 or (length is not None and length < 0):
+            raise ValueError("offset and length must not be negative")
+        if length == 0:
+            self.stat(blob_hash)  # absent must still raise
+            return io.BytesIO(b"")
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
+        if offset or length is not None:
+            end = "" if length is None else str(offset + length - 1)
+            kwargs["Range"] = f"bytes={offset}-{end}"
+        what = f"download {blob_hash[:12]}…"
+        try:
+            response = self._raw(lambda: self.client.get_object(**kwargs))
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND:
+                raise BlobNotFound(blob_hash) from exc
+            if _code(exc) == "InvalidRange":
+                self.stat(blob_hash)
+                return io.BytesIO(b"")
+            raise self._translate(exc, what) from exc
+        except (BotoCoreError, ConnectionError) as exc:
+            raise self._translate(exc, what) from exc
+        raw = _RemoteReader(response["Body"], lambda exc: self._translate(exc, what))
+        return io.BufferedReader(raw, CHUNK)
+
+    def list(self) -> Iterator[str]:
+        """Every blob hash under the prefix (other keys are ignored), paginated."""
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": self._prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list the bucket", partial(self.client.list_objects_v2, **kwargs))
+            for item in page.get("Contents", []):
+                rest = str(item["Key"])[len(self._prefix) :]
+                name = rest[3:]
+                if HASH_RE.match(name) and rest == blob_key(name):
+                    yield name
+            token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+            if not token:
+                return
+
+    def delete(self, blob_hash: str) -> None:
+        """Remove the blob. Idempotent: deleting an absent blob is not an error."""
+        key = self.key(blob_hash)
+        try:
+            self._raw(lambda: self.client.delete_object(Bucket=self._bucket, Key=key))
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND:
+                return
+            raise self._translate(exc, f"delete {blob_hash[:12]}…") from exc
+        except (BotoCoreError, ConnectionError) as exc:
+            raise self._translate(exc, f"delete {blob_hash[:12]}…") from exc
+
+    def check(self) -> None:
+        """Raise :class:`RemoteError` unless the bucket can be listed with these credentials.
+
+        One cheap request, for "test connection": unlike HEAD it gets an error
+        body, so bad keys ("credentials"), a missing bucket ("no-bucket") and
+        missing permissions ("access-denied") are told apart.
+        """
+        self._call(
+            "reach the bucket",
+            lambda: self.client.list_objects_v2(
+                Bucket=self._bucket, Prefix=self._prefix, MaxKeys=1
+            ),
+        )
+
+    # --- upload ---------------------------------------------------------
+
+    def _already_there(self, blob_hash: str, size: int) -> bool:
+        head = self._head(blob_hash)
+        if head is None or int(head["ContentLength"]) != size:
+            return False
+        checksum = head.get("ChecksumSHA256")
+        etag = str(head.get("ETag", ""))
+        # A multipart object's checksum is of its parts' checksums ("…-N"), not of the
+        # bytes; only a single-part object's can be compared with the hash.
+        if checksum and "-" not in etag and "-" not in str(checksum):
+            return bool(checksum == _sha256_b64_of_hex(blob_hash))
+        return True
+
+    def put(
+        self,
+        blob_hash: str,
+        path: Path,
+        size: int,
+        *,
+        progress: Progress | None = None,
+        upload_id: str | None = None,
+        on_upload_id: Callable[[str], None] | None = None,
+    ) -> None:
+        """Upload the file at ``path`` as blob ``blob_hash`` (``size`` bytes).
+
+        Idempotent: when the object already exists with this size (and, where the
+        service returns one, this SHA-256) nothing is sent (and ``upload_id``, if
+        given, is aborted). Files under ``multipart_threshold`` go up in one PUT;
+        larger ones in parts: ``on_upload_id(id)`` is called as soon as the
+        multipart upload exists, and passing that id back as ``upload_id`` after
+        an interruption resumes it, sending only parts the service does not
+        already hold intact. An ``upload_id`` the service no longer knows starts
+        a new upload (and ``on_upload_id`` is called with the new id).
+
+        ``progress(n)`` is called with the bytes confirmed by the service since
+        the previous call (parts already there on resume count too); nothing is
+        reported when the upload is skipped.
+
+        Raises :class:`ChecksumMismatch` (nothing stored) when the file's bytes
+        do not hash to ``blob_hash`` or its size differs from ``size``,
+        :class:`SourceError` when the file cannot be read, :class:`RemoteError`
+        for the service's and the network's failures. When this returns, the
+        object exists with ``size`` bytes.
+        """
+        key = self.key(blob_hash)
+        if self._already_there(blob_hash, size):
+            if upload_id:
+                self._abort_quietly(key, upload_id)
+            return
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below; errors are sorted
+        except OSError as exc:
+            raise SourceError(f"it could not be read: {exc.strerror or exc}") from exc
+        with handle:
+            if size < self.multipart_threshold:
+                self._put_single(blob_hash, key, handle, size)
+                if progress:
+                    progress(size)
+            else:
+                self._put_multipart(blob_hash, key, handle, size, progress, upload_id, on_upload_id)
+        head = self._head(blob_hash)
+        if head is None or int(head["ContentLength"]) != size:
+            raise RemoteError(
+                f"could not upload {blob_hash[:12]}…: the service reports a different size",
+                "other",
+                "Try again; if it keeps happening, the service may be misbehaving.",
+            )
+
+    @staticmethod
+    def _read(handle: BinaryIO, length: int) -> bytes:
+        try:
+            return handle.read(length)
+        except OSError as exc:
+            raise SourceError(f"it could not be read: {exc.strerror or exc}") from exc
+
+    def _put_single(self, blob_hash: str, key: str, handle: BinaryIO, size: int) -> None:
+        hasher = hashlib.sha256()
+        total = 0
+        while chunk := self._read(handle, CHUNK):
+            hasher.update(chunk)
+            total += len(chunk)
+        if total != size or hasher.hexdigest() != blob_hash:
+            raise ChecksumMismatch(
+                f"the file to upload as {blob_hash[:12]}… no longer has that content"
+            )
+        checksum = _sha256_b64_of_hex(blob_hash)
+
+        def send() -> Any:
+            handle.seek(0)
+            return self.client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=handle,
+                ContentLength=size,
+                ChecksumSHA256=checksum,
+            )
+
+        self._call(f"upload {blob_hash[:12]}…", send)
+
+    def _part_size(self, size: int) -> int:
+        needed = -(-size // MAX_PARTS)
+        return max(self.part_size, -(-needed // MiB) * MiB)
+
+    def _list_parts(self, key: str, upload_id: str) -> dict[int, dict[str, Any]]:
+        """The parts the service holds; raises ClientError NoSuchUpload untranslated."""
+        parts: dict[int, dict[str, Any]] = {}
+        marker = 0
+        while True:
+            kwargs: dict[str, Any] = {
+                "Bucket": self._bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumberMarker": marker,
+            }
+            page = self._raw(partial(self.client.list_parts, **kwargs))
+            for part in page.get("Parts", []):
+                parts[int(part["PartNumber"])] = part
+            if not page.get("IsTruncated"):
+                return parts
+            marker = int(page["NextPartNumberMarker"])
+
+    @staticmethod
+    def _usable(listed: dict[str, Any] | None, data: bytes, checksum: str) -> bool:
+        """True if a part the service already holds has exactly these bytes."""
+        if listed is None or int(listed.get("Size", -1)) != len(data):
+            return False
+        if listed.get("ChecksumSHA256"):
+            return bool(listed["ChecksumSHA256"] == checksum)
+        etag = str(listed.get("ETag", ""))
+        if _MD5_ETAG.match(etag):  # plain MD5 ETag (not SSE-KMS / SSE-C)
+            return etag.strip('"') == hashlib.md5(data, usedforsecurity=False).hexdigest()
+        return True  # nothing to compare with but the size
+
+    def _put_multipart(
+        self,
+        blob_hash: str,
+        key: str,
+        handle: BinaryIO,
+        size: int,
+        progress: Progress | None,
+        upload_id: str | None,
+        on_upload_id: Callable[[str], None] | None,
+    ) -> None:
+        what = f"upload {blob_hash[:12]}…"
+        listed: dict[int, dict[str, Any]] = {}
+        if upload_id:
+            try:
+                listed = self._list_parts(key, upload_id)
+            except ClientError as exc:
+                if _code(exc) != "NoSuchUpload":
+                    raise self._translate(exc, what) from exc
+                upload_id = None
+            except (BotoCoreError, ConnectionError) as exc:
+                raise self._translate(exc, what) from exc
+        if not upload_id:
+            created = self._call(
+                what,
+                lambda: self.client.create_multipart_upload(
+                    Bucket=self._bucket, Key=key, ChecksumAlgorithm="SHA256"
+                ),
+            )
+            upload_id = str(created["UploadId"])
+            if on_upload_id:
+                on_upload_id(upload_id)
+        current_id = upload_id
+        part_size = self._part_size(size)
+        hasher = hashlib.sha256()
+        parts: list[dict[str, Any]] = []
+        for number, offset in enumerate(range(0, size, part_size), start=1):
+            data = self._read(handle, min(part_size, size - offset))
+            hasher.update(data)
+            if len(data) != min(part_size, size - offset):
+                break  # shorter than announced: reported below
+            checksum = _b64(hashlib.sha256(data).digest())
+            have = listed.get(number)
+            if have is not None and self._usable(have, data, checksum):
+                etag = str(have["ETag"])
+            else:
+
+                def send(number: int = number, data: bytes = data, checksum: str = checksum) -> Any:
+                    return self.client.upload_part(
+                        Bucket=self._bucket,
+                        Key=key,
+                        UploadId=current_id,
+                        PartNumber=number,
+                        Body=data,
+                        ContentLength=len(data),
+                        ChecksumSHA256=checksum,
+                    )
+
+                etag = str(self._call(f"{what} (part {number})", send)["ETag"])
+            parts.append({"PartNumber": number, "ETag": etag, "ChecksumSHA256": checksum})
+            if progress:
+                progress(len(data))
+        if self._read(handle, 1) or hasher.hexdigest() != blob_hash:
+            self._abort_quietly(key, current_id)
+            raise ChecksumMismatch(
+                f"the file to upload as {blob_hash[:12]}… no longer has that content"
+            )
+        try:
+            self._raw(
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=current_id,
+                    MultipartUpload={"Parts": parts},
+                )
+            )
+        except ClientError as exc:
+            # A retried complete whose first answer was lost finds the upload gone.
+            if _code(exc) == "NoSuchUpload" and self._already_there(blob_hash, size):
+                return
+            raise self._translate(exc, what) from exc
+        except (BotoCoreError, ConnectionError) as exc:
+            raise self._translate(exc, what) from exc
+
+    def _abort_quietly(self, key: str, upload_id: str) -> None:
+        try:
+            self._raw(
+                lambda: self.client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id
+                )
+            )
+        except (BotoCoreError, ClientError, ConnectionError):
+            pass  # abort_stale_uploads() will get it later
+
+    def abort_stale_uploads(self, older_than: timedelta) -> int:
+        """Abort unfinished multipart uploads under the prefix started more than
+        ``older_than`` ago (they cost storage until aborted). Returns how many.
+
+        Only call with an age well beyond any upload that may still resume.
+        """
+        cutoff = datetime.now(UTC) - older_than
+        aborted = 0
+        markers: dict[str, str] = {}
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": self._prefix, **markers}
+            page = self._call(
+                "list unfinished uploads", partial(self.client.list_multipart_uploads, **kwargs)
+            )
+            for upload in page.get("Uploads", []):
+                initiated = upload["Initiated"]
+                if initiated.tzinfo is None:
+                    initiated = initiated.replace(tzinfo=UTC)
+                if initiated < cutoff:
+                    self._abort_quietly(str(upload["Key"]), str(upload["UploadId"]))
+                    aborted += 1
+            if not page.get("IsTruncated"):
+                return aborted
+            markers = {
+                "KeyMarker": page.get("NextKeyMarker", ""),
+                "UploadIdMarker": page.get("NextUploadIdMarker", ""),
+            }
+
+    # --- download -------------------------------------------------------
+
+    def download(self, blob_hash: str, target: Path, progress: Progress | None = None) -> None:
+        """Fetch the blob into ``target``, verified: it appears only complete and correct.
+
+        The bytes go to ``target.with_suffix(".partial")``, are hashed as they are
+        written, flushed to disk, and renamed onto ``target`` if they hash to
+        ``blob_hash``; otherwise the partial file is removed and
+        :class:`ChecksumMismatch` is raised. A broken connection restarts the
+        download (with retries). ``progress(n)`` gets bytes written since its last
+        call (a restart reports negative bytes to undo). Raises
+        :class:`BlobNotFound`, :class:`RemoteError`, or :class:`StoreError` /
+        :class:`StoreFull` when the local disk fails.
+        """
+        key = self.key(blob_hash)
+        partial = target.with_suffix(".partial")
+        what = f"download {blob_hash[:12]}…"
+        written = 0
+
+        def attempt() -> str:
+            nonlocal written
+            if progress and written:
+                progress(-written)
+            written = 0
+            response = self.client.get_object(Bucket=self._bucket, Key=key)
+            hasher = hashlib.sha256()
+            body = response["Body"]
+            try:
+                with open(partial, "wb") as out:
+                    while chunk := body.read(CHUNK):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        written += len(chunk)
+                        if progress:
+                            progress(len(chunk))
+                    out.flush()
+                    os.fsync(out.fileno())
+            finally:
+                body.close()
+            return hasher.hexdigest()
+
+        try:
+            digest = self._raw(attempt)
+        except ClientError as exc:
+            partial.unlink(missing_ok=True)
+            if _code(exc) in _NOT_FOUND:
+                raise BlobNotFound(blob_hash) from exc
+            raise self._translate(exc, what) from exc
+        except (BotoCoreError, ConnectionError) as exc:
+            partial.unlink(missing_ok=True)
+            raise self._translate(exc, what) from exc
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFull("the disk is full") from exc
+            raise StoreError(f"could not write {partial.name}: {exc.strerror or exc}") from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        if digest != blob_hash:
+            partial.unlink(missing_ok=True)
+            raise ChecksumMismatch(
+                f"the downloaded copy of {blob_hash[:12]}… does not match its hash "
+                "(the stored object is damaged or was replaced)"
+            )
+        try:
+            os.replace(partial, target)
+            fsync_path(target.parent, directory=True)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"could not write {target.name}: {exc.strerror or exc}") from exc

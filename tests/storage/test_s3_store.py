@@ -1,0 +1,437 @@
+"""The S3 store against a real HTTP endpoint: checksums, skip, multipart, resume,
+verified downloads, retries and error translation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from botocore.exceptions import ClientError, SSLError
+
+from storage.errors import BlobNotFound, ChecksumMismatch, RemoteError
+from storage.retry import classify, with_retries
+from storage.s3 import MiB, S3BlobStore, translate_error
+from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.s3server import S3Endpoint
+from tests.storage.conftest import spec_for
+
+
+class RequestLog:
+    """Every request a client sends: (operation, query parameters, headers)."""
+
+    def __init__(self, client: Any) -> None:
+        self.entries: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
+        client.meta.events.register("before-send.s3.*", self._record)
+
+    def _record(self, request: Any, event_name: str, **_: Any) -> None:
+        query = parse_qs(urlparse(request.url).query)
+        headers = {
+            k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
+        }
+        self.entries.append((event_name.rsplit(".", 1)[-1], query, headers))
+
+    def ops(self) -> list[str]:
+        return [op for op, _, _ in self.entries]
+
+    def parts_sent(self) -> list[int]:
+        return [int(q["partNumber"][0]) for op, q, _ in self.entries if op == "UploadPart"]
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def _file(tmp_path: Path, data: bytes, name: str = "source.bin") -> tuple[Path, str]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path, hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def store(s3_spec: RemoteSpec, s3_credentials: Credentials) -> S3BlobStore:
+    return S3BlobStore(s3_spec, s3_credentials)
+
+
+def _multipart_store(spec: RemoteSpec, credentials: Credentials) -> S3BlobStore:
+    return S3BlobStore(spec, credentials, multipart_threshold=5 * MiB, part_size=5 * MiB)
+
+
+def test_single_put_sends_the_checksum(store: S3BlobStore, tmp_path: Path) -> None:
+    path, digest = _file(tmp_path, b"checksummed")
+    log = RequestLog(store.client)
+    store.put(digest, path, path.stat().st_size)
+    (put,) = [headers for op, _, headers in log.entries if op == "PutObject"]
+    assert put["x-amz-checksum-sha256"] == base64.b64encode(bytes.fromhex(digest)).decode()
+    assert log.ops() == ["HeadObject", "PutObject", "HeadObject"]
+    with store.open(digest) as handle:
+        assert handle.read() == b"checksummed"
+
+
+def test_wrong_hash_is_refused_and_nothing_stored(store: S3BlobStore, tmp_path: Path) -> None:
+    path, _ = _file(tmp_path, b"what the file holds")
+    claimed = hashlib.sha256(b"what the catalog thinks").hexdigest()
+    log = RequestLog(store.client)
+    with pytest.raises(ChecksumMismatch):
+        store.put(claimed, path, path.stat().st_size)
+    assert "PutObject" not in log.ops()
+    assert list(store.list()) == []
+
+
+def test_wrong_size_is_refused(store: S3BlobStore, tmp_path: Path) -> None:
+    path, digest = _file(tmp_path, b"twelve bytes")
+    with pytest.raises(ChecksumMismatch):
+        store.put(digest, path, 11)
+    assert list(store.list()) == []
+
+
+def test_upload_is_skipped_when_present(store: S3BlobStore, tmp_path: Path) -> None:
+    path, digest = _file(tmp_path, b"already uploaded")
+    store.put(digest, path, path.stat().st_size)
+    log = RequestLog(store.client)
+    seen: list[int] = []
+    store.put(digest, path, path.stat().st_size, progress=seen.append)
+    assert log.ops() == ["HeadObject"]
+    assert seen == []
+
+
+def test_multipart_round_trip(
+    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    store = _multipart_store(s3_spec, s3_credentials)
+    data = os.urandom(12 * MiB + 123)
+    path, digest = _file(tmp_path, data)
+    log = RequestLog(store.client)
+    ids: list[str] = []
+    seen: list[int] = []
+    store.put(digest, path, len(data), progress=seen.append, on_upload_id=ids.append)
+    assert len(ids) == 1
+    assert log.parts_sent() == [1, 2, 3]
+    assert all(h["x-amz-checksum-sha256"] for op, _, h in log.entries if op == "UploadPart")
+    assert sum(seen) == len(data)
+    assert store.stat(digest) == len(data)
+    target = tmp_path / "back.bin"
+    store.download(digest, target)
+    assert target.read_bytes() == data
+    with store.open(digest, offset=5 * MiB - 3, length=6) as handle:
+        assert handle.read() == data[5 * MiB - 3 : 5 * MiB + 3]
+
+
+def test_multipart_resume_sends_only_missing_parts(
+    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    data = os.urandom(12 * MiB)
+    path, digest = _file(tmp_path, data)
+
+    first = _multipart_store(s3_spec, s3_credentials)
+
+    def crash_on_part_two(request: Any, **_: Any) -> None:
+        if "partNumber=2" in request.url:
+            raise RuntimeError("the app was killed")
+
+    first.client.meta.events.register("before-send.s3.UploadPart", crash_on_part_two)
+    ids: list[str] = []
+    with pytest.raises(RuntimeError, match="killed"):
+        first.put(digest, path, len(data), on_upload_id=ids.append)
+    (upload_id,) = ids  # what the catalog would have persisted
+
+    second = _multipart_store(s3_spec, s3_credentials)  # a new process, as it were
+    log = RequestLog(second.client)
+    more_ids: list[str] = []
+    seen: list[int] = []
+    second.put(
+        digest,
+        path,
+        len(data),
+        upload_id=upload_id,
+        on_upload_id=more_ids.append,
+        progress=seen.append,
+    )
+    assert more_ids == []  # the same upload went on
+    assert "ListParts" in log.ops() and "CreateMultipartUpload" not in log.ops()
+    assert log.parts_sent() == [2, 3]  # part 1 was not sent again
+    assert sum(seen) == len(data)
+    target = tmp_path / "back.bin"
+    second.download(digest, target)
+    assert target.read_bytes() == data
+
+
+def test_unknown_upload_id_starts_over(
+    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    store = _multipart_store(s3_spec, s3_credentials)
+    data = os.urandom(6 * MiB)
+    path, digest = _file(tmp_path, data)
+    log = RequestLog(store.client)
+    ids: list[str] = []
+    store.put(digest, path, len(data), upload_id="no-such-upload-id", on_upload_id=ids.append)
+    assert len(ids) == 1 and ids[0] != "no-such-upload-id"
+    assert log.ops()[:3] == ["HeadObject", "ListParts", "CreateMultipartUpload"]
+    assert log.parts_sent() == [1, 2]
+    assert store.stat(digest) == len(data)
+
+
+def test_multipart_of_a_changed_file_is_aborted(
+    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, raw_client: Any
+) -> None:
+    store = _multipart_store(s3_spec, s3_credentials)
+    data = os.urandom(6 * MiB)
+    path, _ = _file(tmp_path, data)
+    claimed = hashlib.sha256(b"other").hexdigest()
+    with pytest.raises(ChecksumMismatch):
+        store.put(claimed, path, len(data))
+    assert list(store.list()) == []
+    assert raw_client.list_multipart_uploads(Bucket=s3_spec.bucket).get("Uploads", []) == []
+
+
+def test_abort_stale_uploads(store: S3BlobStore, s3_spec: RemoteSpec, raw_client: Any) -> None:
+    raw_client.create_multipart_upload(Bucket=s3_spec.bucket, Key=store.key("a" * 64))
+    # (moto reports a fixed 2010 start time, so "recent" here means within a century)
+    assert store.abort_stale_uploads(timedelta(days=36500)) == 0
+    assert store.abort_stale_uploads(timedelta(seconds=-60)) == 1
+    assert raw_client.list_multipart_uploads(Bucket=s3_spec.bucket).get("Uploads", []) == []
+
+
+def test_download_rejects_a_tampered_object(
+    store: S3BlobStore, s3_spec: RemoteSpec, raw_client: Any, tmp_path: Path
+) -> None:
+    path, digest = _file(tmp_path, b"the original")
+    store.put(digest, path, path.stat().st_size)
+    raw_client.put_object(Bucket=s3_spec.bucket, Key=store.key(digest), Body=b"the forgery!")
+    target = tmp_path / "out" / "copy.bin"
+    target.parent.mkdir()
+    with pytest.raises(ChecksumMismatch):
+        store.download(digest, target)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_download_of_absent_blob(store: S3BlobStore, tmp_path: Path) -> None:
+    with pytest.raises(BlobNotFound):
+        store.download("0" * 64, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_retries_a_dropped_connection(
+    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    sleeps: list[float] = []
+    store = S3BlobStore(s3_spec, s3_credentials, sleep=sleeps.append)
+    failures = iter([ConnectionResetError("reset by peer")])
+
+    def flaky(**_: Any) -> None:
+        exc = next(failures, None)
+        if exc is not None:
+            raise exc
+
+    store.client.meta.events.register("before-send.s3.PutObject", flaky)
+    path, digest = _file(tmp_path, b"second time lucky")
+    store.put(digest, path, path.stat().st_size)
+    assert len(sleeps) == 1
+    assert store.stat(digest) == path.stat().st_size
+
+
+# --- retry ---------------------------------------------------------------
+
+
+def _client_error(status: int, code: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "PutObject",
+    )
+
+
+def test_with_retries_retries_5xx_then_succeeds() -> None:
+    calls: list[int] = []
+    sleeps: list[float] = []
+    retried: list[int] = []
+
+    def fn() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise _client_error(503, "ServiceUnavailable")
+        return "ok"
+
+    result = with_retries(
+        fn, base=0.5, cap=0.75, sleep=sleeps.append, on_retry=lambda n, e, d: retried.append(n)
+    )
+    assert result == "ok" and len(calls) == 3
+    assert retried == [1, 2]
+    assert all(0 <= s <= 0.75 for s in sleeps) and len(sleeps) == 2
+
+
+def test_with_retries_does_not_retry_403() -> None:
+    calls: list[int] = []
+
+    def fn() -> None:
+        calls.append(1)
+        raise _client_error(403, "AccessDenied")
+
+    with pytest.raises(ClientError):
+        with_retries(fn, sleep=lambda _: pytest.fail("must not sleep"))
+    assert calls == [1]
+
+
+def test_with_retries_gives_up_after_the_budget() -> None:
+    calls: list[int] = []
+
+    def fn() -> None:
+        calls.append(1)
+        raise _client_error(500, "InternalError")
+
+    with pytest.raises(ClientError):
+        with_retries(fn, attempts=3, sleep=lambda _: None)
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (500, "InternalError", "retryable"),
+        (503, "SlowDown", "retryable"),
+        (429, "TooManyRequests", "retryable"),
+        (400, "RequestTimeout", "retryable"),
+        (400, "BadDigest", "permanent"),
+        (403, "RequestTimeTooSkewed", "permanent"),
+        (403, "SignatureDoesNotMatch", "permanent"),
+        (404, "NoSuchBucket", "permanent"),
+    ],
+)
+def test_classify_client_errors(status: int, code: str, kind: str) -> None:
+    assert classify(_client_error(status, code)) == kind
+
+
+def test_classify_other_errors() -> None:
+    assert classify(ConnectionResetError()) == "retryable"
+    assert classify(ValueError("bug")) == "permanent"
+
+
+# --- errors --------------------------------------------------------------
+
+
+@pytest.fixture
+def moto_auth(s3_server: S3Endpoint, s3_spec: RemoteSpec) -> Iterator[None]:
+    """Make moto check credentials for the test (a real endpoint always does).
+
+    Depends on ``s3_spec`` so that the bucket is made before and deleted after.
+    """
+
+    def set_count(value: str) -> bool:
+        request = urllib.request.Request(
+            s3_server.url + "/moto-api/reset-auth",
+            data=value.encode(),
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return bool(json.load(response)["status"] == "ok")
+        except OSError:
+            return False  # not moto
+
+    enabled = set_count("0")
+    yield
+    if enabled:
+        set_count("inf")
+
+
+def test_wrong_credentials(s3_spec: RemoteSpec, moto_auth: None, tmp_path: Path) -> None:
+    secret = "s3cr3t-that-must-not-leak"
+    store = S3BlobStore(s3_spec, Credentials("AKIAWRONGWRONGWRONG", secret))
+    with pytest.raises(RemoteError) as info:
+        store.check()
+    assert info.value.kind == "credentials"
+    assert info.value.hint
+    assert secret not in str(info.value)
+    with pytest.raises(RemoteError) as info:
+        list(store.list())
+    assert info.value.kind == "credentials" and secret not in str(info.value)
+    path, digest = _file(tmp_path, b"x")
+    with pytest.raises(RemoteError) as info:
+        store.put(digest, path, 1)  # its HEAD gets a bare 403
+    assert info.value.kind in ("credentials", "access-denied")
+    assert secret not in str(info.value)
+
+
+def test_missing_bucket(s3_server: S3Endpoint, s3_credentials: Credentials, tmp_path: Path) -> None:
+    store = S3BlobStore(spec_for(s3_server, "mv-test-no-such-bucket"), s3_credentials)
+    for action in (store.check, lambda: list(store.list())):
+        with pytest.raises(RemoteError) as info:
+            action()
+        assert info.value.kind == "no-bucket"
+        assert s3_credentials.secret_access_key not in str(info.value)
+    path, digest = _file(tmp_path, b"nowhere to go")
+    with pytest.raises(RemoteError) as info:
+        store.put(digest, path, path.stat().st_size)
+    assert info.value.kind == "no-bucket"
+
+
+def test_endpoint_down(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    secret = "another-secret-value"
+    spec = RemoteSpec(
+        bucket="mv-test-down",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        addressing_style="path",
+    )
+    credentials = Credentials("AKIAEXAMPLE", secret)
+    client = make_client(spec, credentials, connect_timeout=1, read_timeout=1)
+    sleeps: list[float] = []
+    store = S3BlobStore(spec, credentials, client=client, attempts=2, sleep=sleeps.append)
+    with pytest.raises(RemoteError) as info:
+        store.check()
+    assert info.value.kind == "unreachable" and info.value.retryable
+    assert len(sleeps) == 1  # retried once, then gave up
+    assert secret not in str(info.value) and secret not in info.value.hint
+    path, digest = _file(tmp_path, b"offline")
+    with pytest.raises(RemoteError) as info:
+        store.put(digest, path, path.stat().st_size)
+    assert info.value.kind == "unreachable"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (_client_error(403, "RequestTimeTooSkewed"), "clock-skew"),
+        (_client_error(400, "BadDigest"), "checksum"),
+        (_client_error(403, "AccessDenied"), "access-denied"),
+        (_client_error(403, "SignatureDoesNotMatch"), "credentials"),
+        (_client_error(404, "NoSuchBucket"), "no-bucket"),
+        (_client_error(503, "SlowDown"), "other"),
+        (SSLError(endpoint_url="https://example.invalid", error="bad cert"), "tls"),
+        (ConnectionResetError("reset"), "unreachable"),
+    ],
+)
+def test_translate_error_kinds(error: BaseException, kind: str) -> None:
+    translated = translate_error(error, "do it", secrets=("hunter2",))
+    assert translated.kind == kind
+    assert str(translated).startswith("could not do it: ")
+
+
+def test_translate_error_masks_secrets() -> None:
+    error = _client_error(400, "Weird")
+    error.response["Error"]["Message"] = "echoing hunter2 back"
+    assert "hunter2" not in str(translate_error(error, "do it", secrets=("hunter2",)))
+
+
+def test_listed_part_must_match_to_be_reused() -> None:
+    data = b"part bytes"
+    checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    md5 = '"' + hashlib.md5(data).hexdigest() + '"'
+    usable = S3BlobStore._usable
+    assert usable({"Size": len(data), "ETag": md5}, data, checksum)
+    assert usable({"Size": len(data), "ETag": "x", "ChecksumSHA256": checksum}, data, checksum)
+    assert not usable({"Size": len(data) - 1, "ETag": md5}, data, checksum)
+    assert not usable({"Size": len(data), "ETag": '"' + "0" * 32 + '"'}, data, checksum)
+    assert not usable({"Size": len(data), "ETag": md5, "ChecksumSHA256": "AAAA"}, data, checksum)
+    assert not usable(None, data, checksum)
