@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import __version__
 from app.errors import NameTaken, NotFound, Refused, VaultError
@@ -43,6 +43,9 @@ from app.progress import ProgressBar, human_size
 from app.rows import FileRow, FolderRow
 from app.search import SearchFilters
 from app.vault import Vault
+
+if TYPE_CHECKING:  # boto3 and keyring load only for `remote` commands
+    from app.remote import RemoteConfig
 
 PROG = "mediavault"
 PAGE = 500  # files per list_folder call
@@ -826,6 +829,172 @@ def cmd_verify(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
+# -- remote ----------------------------------------------------------------------
+
+SECRET_ENV = "MEDIAVAULT_SECRET_ACCESS_KEY"
+
+
+def _read_secret() -> str:
+    """The secret access key from ``$MEDIAVAULT_SECRET_ACCESS_KEY`` or, on a terminal, a prompt.
+
+    Never from the command line: other users can read a process's arguments.
+    """
+    secret = os.environ.get(SECRET_ENV, "")
+    if secret:
+        return secret
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("Secret access key: ")
+        if secret:
+            return secret
+    raise UsageError(
+        f"--keyring needs the secret access key in ${SECRET_ENV}, or typed at a prompt "
+        "on a terminal (never on the command line)"
+    )
+
+
+def _remote_show_data(config: RemoteConfig) -> dict[str, Any]:
+    """What ``remote show`` prints: settings and where the keys come from, never a secret."""
+    from app import credentials
+
+    data: dict[str, Any] = {"remote": config.to_json()}
+    if config.credentials == "chain":
+        profile = config.spec.profile
+        data["keys_from"] = (
+            f"AWS credential chain, profile {profile!r}"
+            if profile
+            else "AWS credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "~/.aws/credentials, instance role)"
+        )
+        return data
+    data["keys_from"] = f"OS keyring ({credentials.SERVICE} / {credentials.keyring_user(config)})"
+    try:
+        keys = credentials.load_keys(config)
+    except VaultError as exc:
+        data["keyring_problem"] = exc.message
+    else:
+        key_id = keys.access_key_id if keys else ""
+        data["access_key_id"] = "*" * max(len(key_id) - 4, 0) + key_id[-4:]
+    return data
+
+
+def cmd_remote_set(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Set (or replace) the vault's remote."""
+    from app import credentials
+    from app.remote import load_remote, remote_config, save_remote
+    from storage.s3_client import Credentials
+
+    if args.access_key_id and not args.keyring:
+        raise UsageError("--access-key-id needs --keyring (otherwise the AWS chain gives keys)")
+    if args.keyring and not args.access_key_id:
+        raise UsageError("--keyring needs --access-key-id ID")
+    config = remote_config(
+        args.bucket,
+        endpoint_url=args.endpoint,
+        region=args.region,
+        prefix=args.prefix,
+        addressing_style=args.addressing,
+        verify_tls=not args.no_verify_tls,
+        ca_bundle=args.ca_bundle,
+        profile=args.profile,
+        credentials="keyring" if args.keyring else "chain",
+    )
+    old = load_remote(vault.paths)
+    if args.keyring:
+        keys = Credentials(args.access_key_id, _read_secret())
+        credentials.store_keys(config, keys)
+    save_remote(vault.paths, config)
+    if old is not None and (
+        config.credentials != "keyring"
+        or credentials.keyring_user(old) != credentials.keyring_user(config)
+    ):
+        try:
+            credentials.forget_keys(old)
+        except VaultError as exc:
+            out.note(f"warning: the old remote's keys stay in the keyring: {exc.message}")
+    data = _remote_show_data(config)
+    out.data(data)
+    _print_remote(data, out)
+    out.line(f"Check it with `{PROG} remote test`.")
+    return EXIT_OK
+
+
+def _print_remote(data: dict[str, Any], out: Output) -> None:
+    remote = data["remote"]
+    rows: list[tuple[str, object]] = [
+        ("Bucket", remote["bucket"]),
+        ("Endpoint", remote["endpoint_url"] or "AWS S3"),
+        ("Region", remote["region"] or "-"),
+        ("Prefix", remote["prefix"] or "-"),
+        ("Addressing", remote["addressing_style"]),
+        ("Verify TLS", "yes" if remote["verify_tls"] else "no"),
+    ]
+    if remote["ca_bundle"]:
+        rows.append(("CA bundle", remote["ca_bundle"]))
+    rows.append(("Keys from", data["keys_from"]))
+    if "access_key_id" in data:
+        rows.append(("Access key", data["access_key_id"]))
+    if "keyring_problem" in data:
+        rows.append(("Keyring", data["keyring_problem"]))
+    _fields(out, rows)
+
+
+def cmd_remote_show(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Show the vault's remote and where its keys come from."""
+    from app.remote import load_remote
+
+    config = load_remote(vault.paths)
+    if config is None:
+        out.data({"remote": None})
+        out.line(f"No remote is set. Set one with `{PROG} remote set --bucket NAME`.")
+        return EXIT_OK
+    data = _remote_show_data(config)
+    out.data(data)
+    _print_remote(data, out)
+    return EXIT_OK
+
+
+def cmd_remote_test(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Try list, put, get and delete on the remote's bucket."""
+    from app import credentials
+    from app.remote import check_remote, load_remote
+
+    config = load_remote(vault.paths)
+    if config is None:
+        raise NotFound("This vault has no remote.", f"Set one with `{PROG} remote set`.")
+    results = check_remote(config, credentials.load_keys(config))
+    ok = all(r.ok for r in results)
+    out.data({"ok": ok, "steps": results})
+    for r in results:
+        if r.ok:
+            out.line(f"✓ {r.step:<6} {r.seconds:.2f} s")
+        else:
+            out.line(f"✗ {r.step:<6} {r.reason}: {r.message}")
+            if r.hint:
+                out.line(f"         hint: {r.hint}")
+    out.line("The remote works." if ok else "The remote does not work.")
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+def cmd_remote_unset(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Forget the vault's remote and its keyring keys."""
+    from app import credentials
+    from app.remote import load_remote, remove_remote
+
+    config = load_remote(vault.paths)
+    forgot = False
+    if config is not None:
+        try:
+            forgot = credentials.forget_keys(config)
+        except VaultError as exc:
+            out.note(f"warning: the keys stay in the keyring: {exc.message}")
+    removed = remove_remote(vault.paths)
+    out.data({"removed": removed, "keys_forgotten": forgot})
+    out.line("Remote removed." if removed else "No remote was set.")
+    return EXIT_OK
+
+
 # -- parser ----------------------------------------------------------------------
 
 
@@ -1172,6 +1341,80 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_verify,
         "Check that every stored file is present and undamaged.",
         "mediavault verify\nmediavault verify --json",
+        common,
+    )
+
+    remote = _command(
+        subs,
+        "remote",
+        lambda *_: EXIT_USAGE,
+        "Set, show, test or remove the bucket the vault syncs to.",
+        """
+        mediavault remote set --bucket my-vault --endpoint https://s3.example.com --keyring --access-key-id AKIA...
+        mediavault remote set --bucket my-vault --region eu-west-1 --profile backup
+        mediavault remote show
+        mediavault remote test
+        mediavault remote unset
+        """,
+        common,
+    )
+    remote_subs = remote.add_subparsers(
+        dest="remote_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    p = _command(
+        remote_subs,
+        "set",
+        cmd_remote_set,
+        "Set (or replace) the vault's remote bucket.",
+        """
+        mediavault remote set --bucket my-vault --region eu-west-1
+        MEDIAVAULT_SECRET_ACCESS_KEY=... mediavault remote set --bucket media --endpoint http://nas:9000 --keyring --access-key-id minio
+        """,
+        common,
+    )
+    p.add_argument("--bucket", required=True, metavar="NAME", help="the bucket's name")
+    p.add_argument("--endpoint", default="", metavar="URL", help="the service's URL (AWS: none)")
+    p.add_argument("--region", default="", metavar="R", help="e.g. us-east-1")
+    p.add_argument("--prefix", default="", metavar="P", help="keep the vault under this key prefix")
+    p.add_argument(
+        "--addressing",
+        default="auto",
+        metavar="path|virtual|auto",
+        help="bucket addressing style (default: auto)",
+    )
+    p.add_argument(
+        "--no-verify-tls", action="store_true", help="skip certificate checks (test servers only)"
+    )
+    p.add_argument("--ca-bundle", default="", metavar="FILE", help="trust this CA bundle")
+    p.add_argument("--profile", default="", metavar="NAME", help="profile in ~/.aws/credentials")
+    p.add_argument(
+        "--keyring",
+        action="store_true",
+        help=f"keep keys in the OS keyring (secret from ${SECRET_ENV} or a prompt)",
+    )
+    p.add_argument("--access-key-id", default="", metavar="ID", help="with --keyring")
+    _command(
+        remote_subs,
+        "show",
+        cmd_remote_show,
+        "Show the remote and where its keys come from (never the secret).",
+        "mediavault remote show\nmediavault remote show --json",
+        common,
+    )
+    _command(
+        remote_subs,
+        "test",
+        cmd_remote_test,
+        "Check the remote: list, upload, download and delete a probe object.",
+        "mediavault remote test\nmediavault remote test --json",
+        common,
+    )
+    _command(
+        remote_subs,
+        "unset",
+        cmd_remote_unset,
+        "Forget the remote and its keys in the keyring (the bucket is not touched).",
+        "mediavault remote unset",
         common,
     )
     return parser

@@ -127,7 +127,8 @@ def translate_error(exc: BaseException, what: str, *, secrets: tuple[str, ...] =
         elif code in _CHECKSUM_CODES:
             kind = "checksum"
             hint = "The data changed on its way; try again."
-        elif code == "AuthorizationHeaderMalformed" or code == "PermanentRedirect":
+        elif code in ("AuthorizationHeaderMalformed", "PermanentRedirect") or status == 301:
+            kind = "wrong-region"
             hint = "Check the region set for this bucket."
         elif code == "AccessDenied" or status == 403:
             kind = "access-denied"
