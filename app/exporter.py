@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Blob, File, Folder, Version
-from app.core import VaultBase
 from app.errors import BlobMissing, NotFound, StorageError
 from app.naming import numbered
 from app.rows import FileInfo, FolderInfo, VersionInfo
 from app.search_index import tags_text
+from app.space import SpaceOps
 from storage.errors import BlobNotFound, StoreError
 from storage.local import CHUNK
 
@@ -44,8 +44,8 @@ def _free_path(directory: Path, name: str) -> Path:
     return candidate
 
 
-class ExportOps(VaultBase):
-    """Mixin: export and item details."""
+class ExportOps(SpaceOps):
+    """Mixin: export and item details. Evicted content is fetched from the bucket on demand."""
 
     def _version(self, session: Session, file: File, number: int | None) -> Version:
         if number is None:
@@ -64,7 +64,12 @@ class ExportOps(VaultBase):
         hasher = hashlib.sha256()
         size = 0
         try:
-            with self.blobs.open(blob_hash) as src, open(temp, "xb") as out:
+            try:
+                src = self.blobs.open(blob_hash)
+            except BlobNotFound:
+                self._fetch_missing(blob_hash, target.name)  # evicted: from the bucket
+                src = self.blobs.open(blob_hash)
+            with src, open(temp, "xb") as out:
                 while chunk := src.read(CHUNK):
                     hasher.update(chunk)
                     out.write(chunk)

@@ -108,6 +108,8 @@ class File(Base):
     mime: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(16))
     is_favorite: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pinned: its current content stays on this computer (never evicted to free space).
+    keep_on_device: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     # No FK constraint: version rows reference file rows, and SQLite cannot add the
     # cycle's second half later; the services keep it pointing at one of its versions.
     current_version_id: Mapped[int | None] = mapped_column(Integer)

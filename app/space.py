@@ -1,0 +1,345 @@
+"""Downloading and space: evicting local copies that the bucket holds, and fetching them back.
+
+A blob's ``local_state`` is ``present`` (its file is in ``blobs/ab/<hash>``) or
+``evicted`` (only the bucket has it). Eviction is safe by construction:
+
+* only blobs whose ``remote_state`` is ``completed`` are candidates, and the
+  bucket is asked (``stat``) to confirm it holds the object at its full size
+  right before the local file goes;
+* the content of a pinned (``keep_on_device``) live file is never evicted;
+* the catalog says ``evicted`` (committed) before the file is unlinked. A crash
+  in between leaves a file that is simply there: :meth:`SpaceOps.fetch` finds
+  it, checks its hash and marks it present again without downloading, and
+  verify only re-hashes ``present`` blobs.
+
+Fetching downloads into ``blobs/.tmp/`` (cleared on open after a crash), where
+the store verifies the SHA-256, then renames into place and only then marks the
+blob ``present``. A damaged or replaced object in the bucket never lands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import text, update
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Blob
+from app.core import VaultBase
+from app.errors import BlobMissing, NotFound, StorageError
+from storage.durable import fsync_path
+from storage.errors import BlobNotFound, ChecksumMismatch, RemoteError, StoreError
+
+NO_REMOTE_HINT = "Connect the vault to its bucket (mediavault remote) to fetch it."
+
+
+class RemoteStore(Protocol):
+    """What space management needs from the bucket (``storage.s3.S3BlobStore`` fits)."""
+
+    def stat(self, blob_hash: str) -> int:
+        """The object's size; raises ``BlobNotFound`` when absent."""
+        ...
+
+    def download(self, blob_hash: str, target: Path) -> None:
+        """Fetch the blob into ``target``, verified; raises ``ChecksumMismatch`` when damaged."""
+        ...
+
+
+@dataclass
+class SpaceReport:
+    """What a :meth:`SpaceOps.free_up_space` run did.
+
+    Attributes:
+        evicted: blobs whose local copy was removed.
+        freed_bytes: their total size.
+        kept_not_uploaded: blobs kept because the bucket does not have them yet.
+        kept_pinned: blobs kept because a file kept on this device uses them.
+        kept_unconfirmed: blobs kept because the bucket did not confirm its copy.
+        local_bytes: bytes of content on this computer after the run.
+        error: why the run stopped early (e.g. the bucket is unreachable), or "".
+        evicted_hashes: the blobs evicted, in the order they went.
+    """
+
+    evicted: int = 0
+    freed_bytes: int = 0
+    kept_not_uploaded: int = 0
+    kept_pinned: int = 0
+    kept_unconfirmed: int = 0
+    local_bytes: int = 0
+    error: str = ""
+    evicted_hashes: list[str] = field(default_factory=list)
+
+
+_locks_guard = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    """One lock per blob file in this process, so a blob is fetched once at a time."""
+    with _locks_guard:
+        return _locks.setdefault(str(path), threading.Lock())
+
+
+# Blobs used by the current version of a pinned live file.
+_PINNED = (
+    "SELECT v.blob_hash FROM file f JOIN version v ON v.id = f.current_version_id"
+    " WHERE f.keep_on_device = 1 AND f.trash_id IS NULL"
+)
+
+
+class SpaceOps(VaultBase):
+    """Mixin: freeing up space, keeping files on this device, fetching evicted content.
+
+    ``remote_store`` is the bucket, set by whoever configures the remote; while
+    it is None, evicted content cannot be fetched (:class:`BlobMissing`).
+    """
+
+    remote_store: RemoteStore | None = None
+
+    # -- fetch --------------------------------------------------------------
+
+    def fetch(self, blob_hash: str, store: RemoteStore | None = None, name: str = "") -> Path:
+        """Make the blob's content local (downloading it if evicted) and return its path.
+
+        ``store`` defaults to :attr:`remote_store`; ``name`` names the content in
+        messages. Raises :class:`NotFound` for an unknown blob, :class:`BlobMissing`
+        when it is evicted and no bucket is connected, or the bucket's copy is
+        absent or damaged (the blob stays evicted, nothing is left behind), and
+        :class:`StorageError` when the bucket or the disk fails.
+        """
+        label = name or f"{blob_hash[:12]}…"
+        target = self.blobs.path(blob_hash)
+        with _lock_for(target):
+            with self.reading() as session:
+                blob = session.get(Blob, blob_hash)
+                if blob is None:
+                    raise NotFound(f"The content of {label} is not in the catalog.")
+                local_state, remote_state = blob.local_state, blob.remote_state
+            if local_state == "present" and target.is_file():
+                return target
+            if local_state == "evicted" and self._still_there(blob_hash, target):
+                self._mark_present(blob_hash)  # left by a crash during eviction: intact
+                return target
+            if remote_state != "completed":
+                raise BlobMissing(
+                    f"The content of {label} is not on this computer.",
+                    "Run `mediavault verify`; restore it from a backup if you have one.",
+                )
+            store = store if store is not None else self.remote_store
+            if store is None:
+                raise BlobMissing(
+                    f"The content of {label} is in the bucket only; connect to fetch it.",
+                    NO_REMOTE_HINT,
+                )
+            self._download(store, blob_hash, target, label)
+            self._mark_present(blob_hash)
+            return target
+
+    def _still_there(self, blob_hash: str, target: Path) -> bool:
+        try:
+            return target.is_file() and self.blobs.hash_of(blob_hash) == blob_hash
+        except (StoreError, OSError):
+            return False
+
+    def _download(self, store: RemoteStore, blob_hash: str, target: Path, label: str) -> None:
+        temp = self.blobs.temp_dir / f"{os.urandom(12).hex()}.fetch"
+        try:
+            store.download(blob_hash, temp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, target)
+            fsync_path(target.parent, directory=True)
+        except ChecksumMismatch as exc:
+            raise BlobMissing(
+                f"The bucket's copy of {label} is damaged or was replaced (checksum mismatch);"
+                " it was not used.",
+                "Run `mediavault verify`; another device may still have the content.",
+            ) from exc
+        except BlobNotFound as exc:
+            raise BlobMissing(
+                f"The content of {label} is neither on this computer nor in the bucket.",
+                "Another device may still have it; otherwise restore it from a backup.",
+            ) from exc
+        except RemoteError as exc:
+            raise StorageError(f"Cannot fetch {label} from the bucket: {exc}", exc.hint) from exc
+        except StoreError as exc:
+            raise StorageError(f"Cannot fetch {label}: {exc}") from exc
+        except OSError as exc:
+            raise StorageError(f"Cannot store {label}: {exc.strerror or exc}.") from exc
+        finally:
+            temp.unlink(missing_ok=True)
+            temp.with_suffix(".partial").unlink(missing_ok=True)
+
+    def _mark_present(self, blob_hash: str) -> None:
+        with self.writing() as session:
+            session.execute(
+                update(Blob).where(Blob.hash == blob_hash).values(local_state="present")
+            )
+
+    def _fetch_missing(self, blob_hash: str, name: str) -> None:
+        """Called when a blob's file is absent: fetch it if it was evicted, else BlobMissing."""
+        try:
+            self.fetch(blob_hash, name=name)
+        except NotFound as exc:
+            raise BlobMissing(f"The content of {name} is not on this computer.") from exc
+
+    # -- keep on device -------------------------------------------------------
+
+    def keep_on_device(
+        self, file_ids: Iterable[int], keep: bool, store: RemoteStore | None = None
+    ) -> int:
+        """Pin (or unpin) files. Pinning fetches evicted current content back.
+
+        The pins are committed first, so a concurrent free-up cannot evict what
+        is being fetched. Returns how many blobs were fetched. Raises
+        :class:`NotFound`, and :class:`BlobMissing` / :class:`StorageError` from
+        fetching (the pins stay; pinning again retries).
+        """
+        ids = list(file_ids)
+        wanted: list[tuple[str, str]] = []
+        with self.writing() as session:
+            for file_id in ids:
+                file = self._file(session, file_id)
+                file.keep_on_device = keep
+            if keep and ids:
+                wanted = [
+                    (r[0], r[1])
+                    for r in session.execute(
+                        text(
+                            "SELECT b.hash, f.name FROM file f"
+                            " JOIN version v ON v.id = f.current_version_id"
+                            " JOIN blob b ON b.hash = v.blob_hash"
+                            " WHERE b.local_state = 'evicted' AND f.id IN"
+                            f" ({', '.join(str(int(i)) for i in ids)})"
+                        )
+                    )
+                ]
+        done: set[str] = set()
+        for blob_hash, name in wanted:
+            if blob_hash not in done:
+                self.fetch(blob_hash, store, name=name)
+                done.add(blob_hash)
+        return len(done)
+
+    # -- free up space --------------------------------------------------------
+
+    def local_bytes(self) -> int:
+        """Bytes of content on this computer (blobs marked present)."""
+        with self.reading() as session:
+            return int(
+                session.scalar(
+                    text("SELECT COALESCE(SUM(size), 0) FROM blob WHERE local_state = 'present'")
+                )
+                or 0
+            )
+
+    def _scope_files(
+        self, session: Session, file_ids: list[int] | None, folder_id: int | None
+    ) -> str | None:
+        """A SQL subquery of the file ids in scope, or None for the whole vault."""
+        if file_ids is not None:
+            for file_id in file_ids:
+                self._file(session, file_id, live=False)
+            return "SELECT value FROM json_each(:ids)"
+        if folder_id is not None:
+            self._folder(session, folder_id)
+            return (
+                "WITH RECURSIVE sub(id) AS (SELECT :folder UNION ALL"
+                " SELECT f.id FROM folder f JOIN sub ON f.parent_id = sub.id"
+                " WHERE f.trash_id IS NULL)"
+                " SELECT file.id FROM file JOIN sub ON file.folder_id = sub.id"
+                " WHERE file.trash_id IS NULL"
+            )
+        return None
+
+    def free_up_space(
+        self,
+        store: RemoteStore,
+        file_ids: list[int] | None = None,
+        folder_id: int | None = None,
+        budget_bytes: int | None = None,
+    ) -> SpaceReport:
+        """Evict local copies the bucket holds, to free disk space.
+
+        Scope: the given files, or the files in a folder's subtree, or the whole
+        vault — every version of them. With ``budget_bytes``, evicts only until
+        the content on this computer is at most that many bytes, older versions
+        first, then least recently modified files first; without it, everything
+        eligible in scope goes. Never evicts content the bucket does not have
+        (``remote_state`` not completed, or ``store.stat`` disagrees) or that a
+        file kept on this device uses. Raises :class:`NotFound` for a missing
+        file or folder; a bucket that fails stops the run (see ``error``).
+        """
+        report = SpaceReport()
+        with self.reading() as session:
+            scope = self._scope_files(session, file_ids, folder_id)
+            where = "" if scope is None else f" AND v.file_id IN ({scope})"
+            params = {"ids": json.dumps(file_ids or []), "folder": folder_id}
+            rows = session.execute(
+                text(
+                    "SELECT b.hash, b.size, b.remote_state,"
+                    f" b.hash IN ({_PINNED}) AS pinned,"
+                    " MAX(f.current_version_id = v.id) AS is_current,"
+                    " MAX(f.modified_at) AS modified"
+                    " FROM version v JOIN file f ON f.id = v.file_id"
+                    " JOIN blob b ON b.hash = v.blob_hash"
+                    f" WHERE b.local_state = 'present'{where}"
+                    " GROUP BY b.hash"
+                    " ORDER BY is_current, modified, b.hash"
+                ),
+                params,
+            ).all()
+        local = self.local_bytes()
+        for blob_hash, size, remote_state, pinned, _current, _modified in rows:
+            if budget_bytes is not None and local <= budget_bytes:
+                break
+            if remote_state != "completed":
+                report.kept_not_uploaded += 1
+                continue
+            if pinned:
+                report.kept_pinned += 1
+                continue
+            try:
+                confirmed = store.stat(blob_hash) == size
+            except BlobNotFound:
+                confirmed = False
+            except StoreError as exc:
+                report.error = f"The bucket could not be reached: {exc}"
+                break
+            if not confirmed:
+                report.kept_unconfirmed += 1
+                continue
+            if self._evict(blob_hash):
+                report.evicted += 1
+                report.freed_bytes += size
+                report.evicted_hashes.append(blob_hash)
+                local -= size
+        report.local_bytes = self.local_bytes()
+        return report
+
+    def _evict(self, blob_hash: str) -> bool:
+        """Mark the blob evicted (rechecking, under the write lock) and then remove its file."""
+        # The lock spans commit and unlink, so a fetch cannot mark the file
+        # present in between and then lose it.
+        with _lock_for(self.blobs.path(blob_hash)):
+            with self.writing() as session:
+                changed = session.execute(
+                    text(
+                        "UPDATE blob SET local_state = 'evicted' WHERE hash = :h"
+                        " AND local_state = 'present' AND remote_state = 'completed'"
+                        f" AND hash NOT IN ({_PINNED})"
+                    ),
+                    {"h": blob_hash},
+                )
+                evicted = bool(getattr(changed, "rowcount", 0))
+            if evicted:
+                try:
+                    self.blobs.delete(blob_hash)
+                except OSError:
+                    pass  # e.g. open elsewhere on Windows: a leftover copy is harmless
+        return evicted
