@@ -995,6 +995,63 @@ def cmd_remote_unset(vault: Vault, args: argparse.Namespace, out: Output) -> int
     return EXIT_OK
 
 
+# -- sync ------------------------------------------------------------------------
+
+
+def cmd_sync(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Upload new files to the remote bucket, then a snapshot of the catalog."""
+    from app.sync import Syncer, SyncProgress
+
+    bar = out.bar("Syncing")
+    cancel = threading.Event()
+
+    def on_progress(p: SyncProgress) -> None:
+        detail = f"{human_size(p.rate_bytes_per_s)}/s"
+        if p.eta_seconds is not None and p.files_done < p.files_total:
+            detail += f", {int(p.eta_seconds)} s left"
+        bar.update(p.files_done, p.files_total, p.bytes_done, "files", detail)
+
+    syncer = Syncer.for_vault(vault, workers=args.workers, progress=on_progress, cancel=cancel)
+    with _CancelOnSigint(cancel):
+        try:
+            report = syncer.run(snapshot=not args.no_snapshot)
+        finally:
+            bar.finish()
+    out.data(
+        {
+            "ok": report.ok,
+            "status": report.status,
+            "uploaded": report.uploaded,
+            "uploaded_bytes": report.uploaded_bytes,
+            "already_present": report.already_present,
+            "skipped": report.skipped,
+            "failed": [{"hash": h, "error": e} for h, e in report.failed],
+            "snapshot": report.snapshot_key,
+            "snapshot_error": report.snapshot_error,
+        }
+    )
+    out.line(
+        f"Uploaded {_count(report.uploaded, 'file')} ({human_size(report.uploaded_bytes)}); "
+        f"{report.already_present} already in the bucket, {len(report.failed)} failed."
+    )
+    for blob_hash, error in report.failed:
+        out.line(f"  {blob_hash[:12]}…: {error}")
+    if report.skipped:
+        out.line(f"{_count(report.skipped, 'file')} not uploaded: no local copy.")
+    if report.snapshot_key:
+        out.line(f"Catalog snapshot: {report.snapshot_key}")
+    if report.snapshot_error:
+        out.line(f"No catalog snapshot: {report.snapshot_error}")
+    if report.status == "offline":
+        out.note("Offline: the bucket cannot be reached; the rest waits for the next sync.")
+    if report.status == "cancelled":
+        out.note("Sync stopped; the rest waits for the next sync.")
+        return EXIT_INTERRUPTED
+    if report.ok:
+        out.line("Everything is up to date.")
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
 # -- parser ----------------------------------------------------------------------
 
 
@@ -1416,6 +1473,25 @@ def build_parser() -> argparse.ArgumentParser:
         "Forget the remote and its keys in the keyring (the bucket is not touched).",
         "mediavault remote unset",
         common,
+    )
+
+    p = _command(
+        subs,
+        "sync",
+        cmd_sync,
+        "Upload new files to the remote bucket, then a snapshot of the catalog.",
+        """
+        mediavault sync
+        mediavault sync --workers 8
+        mediavault sync --no-snapshot --json
+        """,
+        common,
+    )
+    p.add_argument(
+        "--workers", type=_positive, default=4, metavar="N", help="upload N files at once (4)"
+    )
+    p.add_argument(
+        "--no-snapshot", action="store_true", help="do not upload a snapshot of the catalog"
     )
     return parser
 

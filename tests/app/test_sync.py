@@ -1,0 +1,335 @@
+"""Sync: blobs to the bucket, resumable uploads, offline, and catalog snapshots.
+
+Runs against a real S3 endpoint (moto's server, started once for the module; see
+``tests/s3server.py``), a fresh bucket per test. Requests are counted through the
+client's event hooks, so "nothing was sent" is checked on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from app.catalog.models import Blob
+from app.cli import main
+from app.remote import RemoteConfig, save_remote
+from app.sync import Syncer, SyncProgress
+from app.vault import Vault
+from storage.s3 import S3BlobStore
+from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.s3server import S3Endpoint, s3_endpoint
+
+MiB = 1 << 20
+BIG = 6 * MiB + 123  # two parts of 5 MiB
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Endpoint]:
+    with s3_endpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(autouse=True)
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3Endpoint) -> None:
+    """An AWS chain that sees only the test endpoint's keys, never the developer's files."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def spec(s3: S3Endpoint) -> RemoteSpec:
+    """A new, empty bucket with a unique name."""
+    bucket = "mv-sync-" + secrets.token_hex(6)
+    result = RemoteSpec(
+        bucket, endpoint_url=s3.url, region=s3.region, prefix="vault", addressing_style="path"
+    )
+    make_client(result, Credentials(s3.access_key, s3.secret_key)).create_bucket(Bucket=bucket)
+    return result
+
+
+@pytest.fixture
+def raw(spec: RemoteSpec, s3: S3Endpoint) -> Any:
+    """A plain client for the test bucket, to look behind the syncer's back."""
+    return make_client(spec, Credentials(s3.access_key, s3.secret_key))
+
+
+@pytest.fixture
+def remote_vault(vault: Vault, spec: RemoteSpec) -> Vault:
+    save_remote(vault.paths, RemoteConfig(spec, "chain"))
+    return vault
+
+
+def _store(spec: RemoteSpec) -> S3BlobStore:
+    return S3BlobStore(
+        spec, None, multipart_threshold=5 * MiB, part_size=5 * MiB, sleep=lambda _: None
+    )
+
+
+class Requests:
+    """The operations a client sent (name, params), recorded from its event hooks."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        client.meta.events.register("before-parameter-build.s3", self._record)
+
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append((model.name, dict(params)))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def _import(vault: Vault, tmp_path: Path, small: int = 30, big: bool = True) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(small):
+        (src / f"note-{i:02}.txt").write_bytes(f"file {i} {secrets.token_hex(8)}\n".encode())
+    if big:
+        (src / "movie.bin").write_bytes(os.urandom(BIG))
+    report = vault.import_paths([src])
+    assert report.ok, report.failed
+
+
+def _blobs(vault: Vault) -> list[Blob]:
+    with vault.reading() as session:
+        rows = list(session.scalars(select(Blob).order_by(Blob.hash)))
+        session.expunge_all()
+        return rows
+
+
+def _objects(raw: Any, bucket: str, prefix: str) -> list[str]:
+    pages = raw.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+def test_sync_uploads_every_blob_then_nothing(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path)
+    seen: list[SyncProgress] = []
+    report = Syncer(vault, _store(spec), progress=seen.append).run()
+
+    assert report.ok and report.status == "up to date"
+    assert report.uploaded == 31 and report.failed == [] and report.already_present == 0
+    rows = _blobs(vault)
+    assert len(rows) == 31
+    assert all(r.remote_state == "completed" and r.upload_id is None for r in rows)
+    keys = _objects(raw, spec.bucket, "vault/blobs/")
+    assert sorted(k.rsplit("/", 1)[1] for k in keys) == [r.hash for r in rows]
+    for key in keys:
+        body = raw.get_object(Bucket=spec.bucket, Key=key)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == key.rsplit("/", 1)[1]
+    assert seen[-1].status == "up to date"
+    assert seen[-1].files_done == seen[-1].files_total == 31
+    assert seen[-1].bytes_done == seen[-1].bytes_total == sum(r.size for r in rows)
+
+    # The snapshot: a gzip of an SQLite catalog with the same files.
+    assert report.snapshot_key is not None
+    assert report.snapshot_key.startswith("vault/catalog/catalog-")
+    packed = raw.get_object(Bucket=spec.bucket, Key=report.snapshot_key)["Body"].read()
+    copy = tmp_path / "restored.sqlite3"
+    copy.write_bytes(gzip.decompress(packed))
+    with sqlite3.connect(copy) as db:
+        assert db.execute("SELECT count(*) FROM file").fetchone()[0] == 31
+    db.close()
+    assert list(vault.paths.cache.glob(".catalog-*")) == []  # temp files cleaned up
+
+    # A second sync has nothing to upload.
+    store = _store(spec)
+    requests = Requests(store.client)
+    again = Syncer(vault, store).run(snapshot=False)
+    assert again.ok and again.uploaded == 0 and again.already_present == 0
+    assert not {"PutObject", "UploadPart", "HeadObject"} & set(requests.names())
+
+
+def test_blob_already_in_bucket_is_not_sent(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path, small=2, big=False)
+    first = _blobs(vault)[0]
+    store = _store(spec)
+    store.put(first.hash, vault.blobs.path(first.hash), first.size)
+    requests = Requests(store.client)
+
+    report = Syncer(vault, store).run(snapshot=False)
+
+    assert report.ok and report.already_present == 1 and report.uploaded == 1
+    puts = [p["Key"] for name, p in requests.calls if name == "PutObject"]
+    assert puts == [store.key(r.hash) for r in _blobs(vault) if r.hash != first.hash]
+    assert all(r.remote_state == "completed" for r in _blobs(vault))
+
+
+def test_interrupted_multipart_upload_resumes(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path, small=0, big=True)
+    (blob,) = _blobs(vault)
+    store = _store(spec)
+    key = store.key(blob.hash)
+    data = vault.blobs.path(blob.hash).read_bytes()
+    part = data[: 5 * MiB]
+    upload_id = raw.create_multipart_upload(
+        Bucket=spec.bucket, Key=key, ChecksumAlgorithm="SHA256"
+    )["UploadId"]
+    raw.upload_part(
+        Bucket=spec.bucket,
+        Key=key,
+        UploadId=upload_id,
+        PartNumber=1,
+        Body=part,
+        ChecksumSHA256=base64.b64encode(hashlib.sha256(part).digest()).decode(),
+    )
+    with vault.writing() as session:  # as a crash mid-upload leaves it
+        session.execute(
+            update(Blob)
+            .where(Blob.hash == blob.hash)
+            .values(remote_state="uploading", upload_id=upload_id)
+        )
+    requests = Requests(store.client)
+
+    report = Syncer(vault, store).run(snapshot=False)
+
+    assert report.ok and report.uploaded == 1
+    parts = [p["PartNumber"] for name, p in requests.calls if name == "UploadPart"]
+    assert parts == [2]
+    assert "CreateMultipartUpload" not in requests.names()
+    assert "ListParts" in requests.names()
+    (after,) = _blobs(vault)
+    assert after.remote_state == "completed" and after.upload_id is None
+    body = raw.get_object(Bucket=spec.bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == blob.hash
+
+
+def _dead_spec(spec: RemoteSpec) -> RemoteSpec:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return RemoteSpec(
+        spec.bucket,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region=spec.region,
+        prefix="vault",
+        addressing_style="path",
+    )
+
+
+def test_offline_leaves_blobs_pending(
+    remote_vault: Vault, spec: RemoteSpec, tmp_path: Path
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path, small=5, big=False)
+    seen: list[SyncProgress] = []
+
+    report = Syncer(vault, _store(_dead_spec(spec)), workers=2, progress=seen.append).run()
+
+    assert report.status == "offline" and not report.ok
+    assert report.failed == [] and report.snapshot_key is None
+    assert all(
+        r.remote_state == "pending" and r.attempts == 0 and r.last_error is None
+        for r in _blobs(vault)
+    )
+    assert seen[-1].status == "offline"
+
+
+def test_damaged_local_copy_fails_then_is_retried(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path, small=3, big=False)
+    victim = _blobs(vault)[1]
+    path = vault.blobs.path(victim.hash)
+    good = path.read_bytes()
+    path.chmod(0o644)
+    path.write_bytes(good[::-1] + b"x")
+
+    report = Syncer(vault, _store(spec)).run()
+
+    assert report.status == "error" and report.snapshot_key is None
+    assert [h for h, _ in report.failed] == [victim.hash]
+    assert "damaged" in report.failed[0][1] and "verify" in report.failed[0][1]
+    row = next(r for r in _blobs(vault) if r.hash == victim.hash)
+    assert (
+        row.remote_state == "failed" and row.attempts == 1 and "damaged" in (row.last_error or "")
+    )
+    assert _objects(raw, spec.bucket, "vault/catalog/") == []
+
+    path.write_bytes(good)
+    again = Syncer(vault, _store(spec)).run()
+    assert again.ok and again.uploaded == 1 and again.snapshot_key is not None
+    row = next(r for r in _blobs(vault) if r.hash == victim.hash)
+    assert row.remote_state == "completed" and row.last_error is None
+
+
+def test_only_the_newest_snapshots_are_kept(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path, small=1, big=False)
+    keys = [
+        Syncer(vault, _store(spec), keep_snapshots=2).run(force_snapshot=True).snapshot_key
+        for _ in range(3)
+    ]
+    assert all(keys) and len(set(keys)) == 3
+    left = _objects(raw, spec.bucket, "vault/catalog/")
+    assert len(left) == 2 and keys[-1] in left
+    # Unchanged catalog, no force: no new snapshot.
+    assert Syncer(vault, _store(spec)).run().snapshot_key is None
+
+
+def test_cli_sync(
+    remote_vault: Vault,
+    spec: RemoteSpec,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    vault = remote_vault
+    _import(vault, tmp_path, small=3, big=False)
+    home = str(vault.paths.data)
+    vault.close()
+
+    code = main(["--vault", home, "sync", "--workers", "2", "--no-snapshot", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads(captured.out)
+    assert data["ok"] and data["uploaded"] == 3 and data["snapshot"] is None
+
+    code = main(["--vault", home, "sync"])
+    captured = capsys.readouterr()
+    assert code == 0 and "Uploaded 0 files" in captured.out
+    assert "Catalog snapshot: vault/catalog/" in captured.out
+
+
+def test_cli_sync_offline_and_without_remote(
+    vault: Vault, spec: RemoteSpec, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import(vault, tmp_path, small=1, big=False)
+    home = str(vault.paths.data)
+    paths = vault.paths
+    vault.close()
+
+    assert main(["--vault", home, "sync"]) == 1
+    assert "no remote" in capsys.readouterr().err
+
+    save_remote(paths, RemoteConfig(_dead_spec(spec), "chain"))
+    assert main(["--vault", home, "sync", "--workers", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "Offline" in captured.err and "Traceback" not in captured.err + captured.out
