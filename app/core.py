@@ -36,24 +36,29 @@ if sys.platform != "win32":
     import fcntl
 
 
-class _OpenLock:
-    """A shared lock held while a process has the vault open.
+class FileLock:
+    """An advisory lock on a file of the vault, shared or exclusive, between processes.
 
-    Leftover temp files may be removed only by a process that gets the lock
-    exclusively, i.e. when no other process (the window, a CLI run) is writing.
+    The vault's open lock is held shared by every process that has it open, so
+    leftover temp files are removed only by one that gets it exclusively, i.e.
+    when no other process (the window, a CLI run) may be writing. Sync holds its
+    own lock exclusively, so that two syncs never run at once.
     """
 
     def __init__(self, path: Path) -> None:
         self._handle = open(path, "a+b")  # noqa: SIM115 - held until close()
 
-    def sole_user(self) -> bool:
-        """Try to take the lock alone; then share it again. True if nobody else holds it."""
-        if sys.platform == "win32":  # no flock: leave temp files rather than risk a writer's
-            return False
+    def try_exclusive(self) -> bool | None:
+        """Take the lock alone without waiting: True if taken, False if someone holds it.
+
+        None where the platform has no advisory locks (Windows): callers then
+        assume whatever is safe for them.
+        """
+        if sys.platform == "win32":
+            return None
         try:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            self.share()
             return False
         return True
 
@@ -109,7 +114,7 @@ class VaultBase:
     root_id = ROOT_ID
 
     def __init__(
-        self, paths: VaultPaths, engine: Engine, blobs: LocalBlobStore, lock: _OpenLock
+        self, paths: VaultPaths, engine: Engine, blobs: LocalBlobStore, lock: FileLock
     ) -> None:
         self.paths = paths
         self.engine = engine
@@ -127,16 +132,16 @@ class VaultBase:
         cannot be created or the catalog is not a database.
         """
         paths = vault_paths(home)
-        lock: _OpenLock | None = None
+        lock: FileLock | None = None
         try:
             paths.create()
-            lock = _OpenLock(paths.data / ".lock")
+            lock = FileLock(paths.data / ".lock")
             engine = create_catalog_engine(paths.catalog)
             upgrade(engine)
             blobs = LocalBlobStore(paths.blobs)
-            if lock.sole_user():
+            if lock.try_exclusive():  # nobody else has the vault open
                 blobs.clean_temp()
-                lock.share()
+            lock.share()
         except BaseException as exc:
             if lock is not None:
                 lock.close()

@@ -45,7 +45,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, select, update
 
 from app.catalog.models import Blob
-from app.core import VaultBase
+from app.core import FileLock, VaultBase
 from app.errors import VaultError
 from storage.errors import ChecksumMismatch, RemoteError, SourceError, StoreError
 from storage.retry import with_retries
@@ -123,6 +123,10 @@ class SyncReport:
 
 class _Stop(Exception):
     """Raised inside a worker when the sync stops before the blob started."""
+
+
+class SyncBusy(VaultError):
+    """Another sync of the same vault is running."""
 
 
 class Syncer:
@@ -265,8 +269,22 @@ class Syncer:
         ``snapshot`` False skips the catalog snapshot. A snapshot identical to the
         newest one in the bucket is not uploaded again unless ``force_snapshot``.
         Never raises for a blob's failure (see the report); raises
-        :class:`VaultError` only when the catalog itself cannot be used.
+        :class:`VaultError` when the catalog itself cannot be used, and
+        :class:`SyncBusy` when another sync of this vault is running.
         """
+        lock = FileLock(self.vault.paths.data / ".sync.lock")
+        try:
+            # Exclusive: a second sync would put the first one's uploads back to pending.
+            if lock.try_exclusive() is False:
+                raise SyncBusy(
+                    "A sync of this vault is already running.",
+                    "Wait for it to finish (in the window or another `mediavault sync`).",
+                )
+            return self._run(snapshot=snapshot, force_snapshot=force_snapshot)
+        finally:
+            lock.close()
+
+    def _run(self, *, snapshot: bool, force_snapshot: bool) -> SyncReport:
         self._stop.clear()
         report = SyncReport()
         report_lock = threading.Lock()

@@ -24,8 +24,9 @@ from sqlalchemy import select, update
 
 from app.catalog.models import Blob
 from app.cli import main
+from app.core import FileLock
 from app.remote import RemoteConfig, save_remote
-from app.sync import Syncer, SyncProgress
+from app.sync import SyncBusy, Syncer, SyncProgress
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
@@ -333,3 +334,14 @@ def test_cli_sync_offline_and_without_remote(
     assert main(["--vault", home, "sync", "--workers", "1"]) == 1
     captured = capsys.readouterr()
     assert "Offline" in captured.err and "Traceback" not in captured.err + captured.out
+
+
+def test_a_second_sync_is_refused_while_one_runs(remote_vault: Vault, spec: RemoteSpec) -> None:
+    held = FileLock(remote_vault.paths.data / ".sync.lock")
+    assert held.try_exclusive() is True  # what a running sync holds
+    try:
+        with pytest.raises(SyncBusy, match="already running"):
+            Syncer(remote_vault, _store(spec)).run()
+    finally:
+        held.close()
+    assert Syncer(remote_vault, _store(spec)).run().status != "error"
