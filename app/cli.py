@@ -651,8 +651,46 @@ def cmd_describe(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+class _LazyRemoteStore:
+    """The vault's bucket, connected only when evicted content is first fetched.
+
+    Keeps boto3 out of exports that need only local content. Thread-safe.
+    """
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        self._lock = threading.Lock()
+        self._store: Any = None
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                from app.credentials import load_keys
+                from app.errors import BlobMissing
+                from app.remote import load_remote
+                from app.space import NO_REMOTE_HINT
+                from storage.s3 import S3BlobStore
+
+                config = load_remote(self._vault.paths)
+                if config is None:
+                    raise BlobMissing(
+                        "Some content is in the bucket only, and this vault has no remote.",
+                        NO_REMOTE_HINT,
+                    )
+                self._store = S3BlobStore(config.spec, load_keys(config))
+            return self._store
+
+    def stat(self, blob_hash: str) -> int:
+        return int(self._get().stat(blob_hash))
+
+    def download(self, blob_hash: str, target: Path) -> None:
+        self._get().download(blob_hash, target)
+
+
 def cmd_export(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     """Export folders and files to disk."""
+    if vault.remote_store is None:
+        vault.remote_store = _LazyRemoteStore(vault)
     targets = [vault.resolve(p) for p in args.paths]
     if args.version is not None and (len(targets) != 1 or targets[0][0] != "file"):
         raise UsageError("--version works with exactly one file")
@@ -1049,6 +1087,81 @@ def cmd_sync(vault: Vault, args: argparse.Namespace, out: Output) -> int:
         return EXIT_INTERRUPTED
     if report.ok:
         out.line("Everything is up to date.")
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
+# -- restore ---------------------------------------------------------------------
+
+
+def cmd_restore(home: str | None, args: argparse.Namespace, out: Output) -> int:
+    """Rebuild the vault in an empty directory from its bucket's newest catalog snapshot.
+
+    Called without an open vault (``opens_vault=False``): the directory must stay empty
+    until the snapshot is in place.
+    """
+    from app.remote import remote_config
+    from app.restore import RestoreProgress, restore_vault
+
+    config = remote_config(
+        args.bucket,
+        endpoint_url=args.endpoint,
+        region=args.region,
+        prefix=args.prefix,
+        addressing_style=args.addressing,
+        verify_tls=not args.no_verify_tls,
+        ca_bundle=args.ca_bundle,
+        profile=args.profile,
+        credentials="chain",
+    )
+    bar = out.bar("Downloading")
+
+    def on_progress(p: RestoreProgress) -> None:
+        bar.update(p.files_done, p.files_total, p.bytes_done, "files")
+
+    try:
+        report = restore_vault(
+            Path(home) if home else None,
+            config,
+            None,
+            fetch_all=args.all,
+            progress=on_progress,
+            workers=args.workers,
+        )
+    finally:
+        bar.finish()
+    out.data(
+        {
+            "ok": report.ok,
+            "vault": report.data_dir,
+            "snapshot": report.snapshot_key,
+            "files": report.files,
+            "blobs": report.blobs,
+            "blob_bytes": report.blob_bytes,
+            "not_in_bucket": report.not_in_bucket,
+            "fetched": report.fetched,
+            "fetched_bytes": report.fetched_bytes,
+            "failed": [{"hash": h, "error": e} for h, e in report.failed],
+        }
+    )
+    out.line(f"Restored the vault in {report.data_dir} from {report.snapshot_key}.")
+    out.line(
+        f"{_count(report.files, 'file')}; {_count(report.blobs, 'content blob')} "
+        f"({human_size(report.blob_bytes)}) in the bucket."
+    )
+    if args.all:
+        out.line(
+            f"Downloaded {_count(report.fetched, 'file')} ({human_size(report.fetched_bytes)}), "
+            f"{len(report.failed)} failed."
+        )
+        for blob_hash, error in report.failed:
+            out.line(f"  {blob_hash[:12]}…: {error}")
+    else:
+        out.line("Content is downloaded when a file is opened or exported.")
+    if report.not_in_bucket:
+        out.note(
+            f"warning: {_count(report.not_in_bucket, 'content blob')} had not been uploaded "
+            "when the snapshot was made and cannot be restored from the bucket."
+        )
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
@@ -1493,6 +1606,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-snapshot", action="store_true", help="do not upload a snapshot of the catalog"
     )
+
+    p = _command(
+        subs,
+        "restore",
+        cmd_restore,  # runs without an open vault (opens_vault=False)
+        "Rebuild the vault in an empty directory from its bucket (newest catalog snapshot).",
+        """
+        mediavault --vault ~/MediaVault restore --bucket my-vault --region eu-west-1
+        mediavault restore --bucket media --endpoint http://nas:9000 --prefix vault --all
+        """,
+        common,
+    )
+    p.set_defaults(opens_vault=False)
+    p.add_argument("--bucket", required=True, metavar="NAME", help="the bucket's name")
+    p.add_argument("--endpoint", default="", metavar="URL", help="the service's URL (AWS: none)")
+    p.add_argument("--region", default="", metavar="R", help="e.g. us-east-1")
+    p.add_argument("--prefix", default="", metavar="P", help="the vault's key prefix")
+    p.add_argument(
+        "--addressing",
+        default="auto",
+        metavar="path|virtual|auto",
+        help="bucket addressing style (default: auto)",
+    )
+    p.add_argument(
+        "--no-verify-tls", action="store_true", help="skip certificate checks (test servers only)"
+    )
+    p.add_argument("--ca-bundle", default="", metavar="FILE", help="trust this CA bundle")
+    p.add_argument("--profile", default="", metavar="NAME", help="profile in ~/.aws/credentials")
+    p.add_argument(
+        "--all", action="store_true", help="download every file now (default: on demand)"
+    )
+    p.add_argument(
+        "--workers", type=_positive, default=4, metavar="N", help="download N files at once (4)"
+    )
     return parser
 
 
@@ -1518,6 +1665,9 @@ def main(argv: list[str] | None = None) -> int:
     log_path = setup_logging(vault_paths(home))
     out = Output(args.json, args.progress or sys.stderr.isatty())
     try:
+        if not getattr(args, "opens_vault", True):
+            status_: int = args.func(home, args, out)
+            return status_
         vault = Vault.open(home)
         try:
             status: int = args.func(vault, args, out)

@@ -64,7 +64,8 @@ OFFLINE = "offline"
 ERROR = "error"
 CANCELLED = "cancelled"
 
-_SNAPSHOT_RE = re.compile(r"^catalog-(\d{8}T\d{6})-[0-9a-f]+\.sqlite3\.gz$")
+# Catalog snapshot names, newest last in key order (app.restore reads them too).
+SNAPSHOT_RE = re.compile(r"^catalog-(\d{8}T\d{6})-[0-9a-f]+\.sqlite3\.gz$")
 
 
 @dataclass(frozen=True)
@@ -462,7 +463,7 @@ class Syncer:
             )
             for item in page.get("Contents", []):
                 key = str(item["Key"])
-                match = _SNAPSHOT_RE.match(key[len(prefix) :])
+                match = SNAPSHOT_RE.match(key[len(prefix) :])
                 if match:
                     found.append((match.group(1), item["LastModified"], key))
             token = page.get("NextContinuationToken")

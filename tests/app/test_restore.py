@@ -1,0 +1,287 @@
+"""Restore: a vault rebuilt in a new directory from its bucket after the old one is gone.
+
+One vault is built, synced to a fresh bucket on a real S3 endpoint (moto's
+server, see ``tests/s3server.py``) and deleted, once for the module; every test
+restores it into a new directory and checks the result against what the old
+vault held.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from app.cli import main
+from app.errors import VaultError
+from app.importer import Conflict
+from app.remote import RemoteConfig, load_remote, save_remote
+from app.restore import RestoreProgress, restore_vault
+from app.sync import Syncer
+from app.vault import Vault
+from storage.s3 import S3BlobStore
+from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.s3server import S3Endpoint, s3_endpoint
+
+TABLES = ("folder", "file", "version", "trash_entry", "blob")
+VERSIONED = "src/Photos/2021/trip/pic-1.txt"
+TRASHED = "src/Music/album-2/song-3.txt"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Endpoint]:
+    with s3_endpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module", autouse=True)
+def aws_env(tmp_path_factory: pytest.TempPathFactory, s3: S3Endpoint) -> Iterator[None]:
+    """An AWS chain that sees only the test endpoint's keys, never the developer's files."""
+    home = tmp_path_factory.mktemp("aws")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+        mp.setenv("AWS_CONFIG_FILE", str(home / "no-aws-config"))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-aws-credentials"))
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            mp.delenv(name, raising=False)
+        yield
+
+
+def _new_bucket(s3: S3Endpoint, prefix: str = "vault") -> RemoteSpec:
+    bucket = "mv-restore-" + secrets.token_hex(6)
+    spec = RemoteSpec(
+        bucket, endpoint_url=s3.url, region=s3.region, prefix=prefix, addressing_style="path"
+    )
+    make_client(spec, Credentials(s3.access_key, s3.secret_key)).create_bucket(Bucket=bucket)
+    return spec
+
+
+def _rows(catalog: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Sorted rows of the catalog's tables, without ``blob.local_state``."""
+    connection = sqlite3.connect(catalog)
+    try:
+        result: dict[str, list[tuple[Any, ...]]] = {}
+        for table in TABLES:
+            columns = [
+                r[1]
+                for r in connection.execute(f"PRAGMA table_info({table})")
+                if r[1] != "local_state"
+            ]
+            rows = connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            result[table] = sorted(rows, key=repr)
+        return result
+    finally:
+        connection.close()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@dataclass(frozen=True)
+class Synced:
+    """The vault that was synced and then deleted: where its bucket is and what it held."""
+
+    spec: RemoteSpec
+    config: RemoteConfig
+    expected: dict[str, bytes]  # live files by path: what exporting the root must give
+    first_version: bytes  # version 1 of VERSIONED
+    rows: dict[str, list[tuple[Any, ...]]]
+    blobs: int
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory, s3: S3Endpoint) -> Synced:
+    base = tmp_path_factory.mktemp("old")
+    spec = _new_bucket(s3)
+    config = RemoteConfig(spec, "chain")
+    src = base / "src"
+    tree = {
+        "Photos/2021/trip": 8,
+        "Photos/2021/home": 6,
+        "Photos/2022": 6,
+        "Music/album-1": 5,
+        "Music/album-2": 5,
+        "Documents/work/reports": 6,
+        "Documents": 4,
+    }
+    for folder, count in tree.items():
+        (src / folder).mkdir(parents=True, exist_ok=True)
+        prefix = "pic" if folder.startswith("Photos") else "song" if "Music" in folder else "doc"
+        for i in range(count):
+            (src / folder / f"{prefix}-{i}.txt").write_bytes(
+                f"{folder} {i} {secrets.token_hex(16)}\n".encode() * (i + 1)
+            )
+    home = base / "vault"
+    with Vault.open(home) as vault:
+        save_remote(vault.paths, config)
+        report = vault.import_paths([src])
+        assert report.ok and report.imported == 40, report.failed
+        vault.set_favorite(
+            [
+                vault.require_file("/src/Photos/2022/pic-0.txt"),
+                vault.require_file("/src/Documents/doc-1.txt"),
+            ],
+            True,
+        )
+        vault.describe_file(vault.require_file("/src/Music/album-1/song-2.txt"), "the best one")
+        vault.describe_folder(vault.resolve_folder("/src/Photos"), "all the pictures")
+        # A second version of one file.
+        first = (base / VERSIONED).read_bytes()
+        newer = base / "v2" / Path(VERSIONED).name
+        newer.parent.mkdir()
+        newer.write_bytes(b"the second version " + secrets.token_bytes(64))
+        folder_id = vault.resolve_folder("/" + Path(VERSIONED).parent.as_posix())
+        report = vault.import_paths([newer], folder_id=folder_id, conflict=Conflict.VERSION)
+        assert report.ok and report.new_versions, report
+        shutil.copyfile(newer, base / VERSIONED)
+        # A file in the Trash.
+        vault.delete_path("/" + TRASHED)
+        (base / TRASHED).unlink()
+
+        sync = Syncer.for_vault(vault).run(force_snapshot=True)
+        assert sync.ok and sync.snapshot_key, sync
+        rows = _rows(vault.paths.catalog)
+    shutil.rmtree(home)
+    return Synced(
+        spec,
+        config,
+        {"src/" + k: v for k, v in _tree(src).items()},
+        first,
+        rows,
+        len(rows["blob"]),
+    )
+
+
+def _store(spec: RemoteSpec) -> S3BlobStore:
+    return S3BlobStore(spec, None, sleep=lambda _: None)
+
+
+def test_restore_rebuilds_the_catalog_with_every_blob_evicted(
+    synced: Synced, tmp_path: Path
+) -> None:
+    home = tmp_path / "new"
+    report = restore_vault(home, synced.config, None)
+
+    assert report.ok and report.snapshot_key.startswith("vault/catalog/catalog-")
+    assert report.files == 39  # 40 imported, one in the Trash
+    assert report.blobs == synced.blobs and report.fetched == 0
+    assert not (home / "catalog.sqlite3.restoring").exists()
+    assert _rows(home / "catalog.sqlite3") == synced.rows
+    with Vault.open(home) as vault:
+        assert load_remote(vault.paths) == synced.config
+        with vault.reading() as session:
+            states = {
+                tuple(r)
+                for r in session.execute(text("SELECT local_state, remote_state FROM blob"))
+            }
+        assert states == {("evicted", "completed")}
+        assert [p for p in (home / "blobs").rglob("*") if p.is_file()] == []
+        assert vault.file_info(vault.require_file("/src/Photos/2022/pic-0.txt")).is_favorite
+        assert [t.name for t in vault.trash_list()] == [Path(TRASHED).name]
+
+        # Without a bucket, evicted content cannot be exported...
+        with pytest.raises(VaultError):
+            vault.export_file(vault.require_file("/src/Documents/doc-0.txt"), tmp_path / "x")
+        # ...with one, everything comes back byte for byte.
+        vault.remote_store = _store(synced.spec)
+        out = tmp_path / "export"
+        exported = vault.export_folder(vault.root_id, out)
+        assert exported.failed == []
+        assert _tree(out) == synced.expected
+        old = vault.export_file(vault.require_file("/" + VERSIONED), tmp_path / "v1", version=1)
+        assert old.read_bytes() == synced.first_version
+        assert vault.verify().ok
+
+
+def test_restore_all_downloads_every_blob(synced: Synced, tmp_path: Path) -> None:
+    home = tmp_path / "new"
+    seen: list[RestoreProgress] = []
+    report = restore_vault(home, synced.config, None, fetch_all=True, progress=seen.append)
+
+    assert report.ok and report.fetched == synced.blobs and report.failed == []
+    assert report.fetched_bytes == report.blob_bytes > 0
+    assert seen[-1].files_done == seen[-1].files_total == synced.blobs
+    with Vault.open(home) as vault:
+        with vault.reading() as session:
+            states = set(session.execute(text("SELECT DISTINCT local_state FROM blob")).scalars())
+        assert states == {"present"}
+        result = vault.verify()
+        assert result.ok
+        out = tmp_path / "export"
+        assert vault.export_folder(vault.root_id, out).failed == []
+        assert _tree(out) == synced.expected
+
+
+def test_restore_refuses_a_directory_that_is_not_empty(synced: Synced, tmp_path: Path) -> None:
+    home = tmp_path / "taken"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine")
+    with pytest.raises(VaultError, match="already holds a vault"):
+        restore_vault(home, synced.config, None)
+    assert sorted(p.name for p in home.iterdir()) == ["notes.txt"]
+
+    with Vault.open(tmp_path / "existing"):
+        pass
+    with pytest.raises(VaultError, match="already holds a vault"):
+        restore_vault(tmp_path / "existing", synced.config, None)
+
+
+def test_restore_without_a_snapshot_says_what_to_do(s3: S3Endpoint, tmp_path: Path) -> None:
+    spec = _new_bucket(s3, prefix="empty")
+    home = tmp_path / "new"
+    with pytest.raises(VaultError) as caught:
+        restore_vault(home, RemoteConfig(spec, "chain"), None)
+    message = caught.value.message
+    assert f"no catalog snapshot in s3://{spec.bucket}/empty" in message
+    assert "mediavault sync" in message
+    assert not home.exists()
+
+
+def test_cli_restore(
+    synced: Synced, s3: S3Endpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "cli"
+    args = [
+        "--vault",
+        str(home),
+        "restore",
+        "--bucket",
+        synced.spec.bucket,
+        "--endpoint",
+        s3.url,
+        "--region",
+        s3.region,
+        "--prefix",
+        "vault",
+        "--addressing",
+        "path",
+    ]
+    assert main([*args, "--all", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["fetched"] == synced.blobs and data["files"] == 39
+
+    # A second restore into the same place is refused.
+    assert main(args) == 1
+    assert "already holds a vault" in capsys.readouterr().err
+
+    # Export through the CLI fetches evicted content from the saved remote.
+    lazy = tmp_path / "lazy"
+    assert main(["--vault", str(lazy), *args[2:]]) == 0
+    assert "Restored the vault" in capsys.readouterr().out
+    out = tmp_path / "export"
+    assert main(["--vault", str(lazy), "export", "/src", "--to", str(out)]) == 0
+    assert _tree(out) == synced.expected
