@@ -33,24 +33,19 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import partial
 from pathlib import Path
-from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, select, update
 
 from app.catalog.models import Blob, File
 from app.errors import StorageError, VaultError
 from app.paths import VaultPaths, vault_paths
 from app.remote import RemoteConfig, save_remote
-from app.sync import SNAPSHOT_RE, SNAPSHOT_SHA256
+from app.sync import SNAPSHOT_SHA256, list_snapshots, remote_call
 from app.vault import Vault
 from storage.durable import fsync_path
 from storage.errors import RemoteError
-from storage.retry import with_retries
-from storage.s3 import S3BlobStore, translate_error
+from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials
 
 log = logging.getLogger(__name__)
@@ -142,37 +137,14 @@ def _check_empty(paths: VaultPaths) -> None:
         )
 
 
-def _call(what: str, fn: Callable[[], Any], credentials: Credentials | None) -> Any:
-    secrets_ = (credentials.secret_access_key, credentials.session_token) if credentials else ()
-    try:
-        return with_retries(fn)
-    except (BotoCoreError, ClientError, ConnectionError) as exc:
-        raise translate_error(exc, what, secrets=secrets_) from exc
+def _secrets(credentials: Credentials | None) -> tuple[str, ...]:
+    return (credentials.secret_access_key, credentials.session_token) if credentials else ()
 
 
 def newest_snapshot(store: S3BlobStore, credentials: Credentials | None = None) -> str | None:
     """The key of the newest catalog snapshot in the store's bucket, or None."""
-    bucket, prefix = store.spec.bucket, store.spec.key("catalog") + "/"
-    found: list[tuple[str, datetime, str]] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        page = _call(
-            "list the catalog snapshots",
-            partial(store.client.list_objects_v2, **kwargs),
-            credentials,
-        )
-        for item in page.get("Contents", []):
-            key = str(item["Key"])
-            match = SNAPSHOT_RE.match(key[len(prefix) :])
-            if match:
-                found.append((match.group(1), item["LastModified"], key))
-        token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
-            break
-    return max(found)[2] if found else None
+    keys = list_snapshots(store, _secrets(credentials))
+    return keys[-1] if keys else None
 
 
 def _download_catalog(
@@ -194,7 +166,7 @@ def _download_catalog(
                 body.close()
             return str(response.get("Metadata", {}).get(SNAPSHOT_SHA256, ""))
 
-        expected = _call("download the catalog snapshot", fetch, credentials)
+        expected = remote_call("download the catalog snapshot", fetch, _secrets(credentials))
         digest = hashlib.sha256()
         try:
             with gzip.open(packed, "rb") as src, open(restoring, "wb") as out:

@@ -126,6 +126,41 @@ class _Stop(Exception):
     """Raised inside a worker when the sync stops before the blob started."""
 
 
+def remote_call(what: str, fn: Callable[[], Any], secrets: tuple[str, ...] = ()) -> Any:
+    """Run one bucket request with retries; botocore errors become :class:`RemoteError`.
+
+    ``what`` starts the error's message ("list the catalog snapshots"); any of
+    ``secrets`` that appears in it is masked.
+    """
+    try:
+        return with_retries(fn)
+    except (BotoCoreError, ClientError, ConnectionError) as exc:
+        raise translate_error(exc, what, secrets=secrets) from exc
+
+
+def list_snapshots(store: S3BlobStore, secrets: tuple[str, ...] = ()) -> list[str]:
+    """The keys of the catalog snapshots in the store's bucket, oldest first."""
+    bucket, prefix = store.spec.bucket, store.spec.key("catalog") + "/"
+    found: list[tuple[str, datetime, str]] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = remote_call(
+            "list the catalog snapshots", partial(store.client.list_objects_v2, **kwargs), secrets
+        )
+        for item in page.get("Contents", []):
+            key = str(item["Key"])
+            match = SNAPSHOT_RE.match(key[len(prefix) :])
+            if match:
+                found.append((match.group(1), item["LastModified"], key))
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            break
+    return [key for _, _, key in sorted(found)]
+
+
 class SyncBusy(VaultError):
     """Another sync of the same vault is running."""
 
@@ -439,37 +474,12 @@ class Syncer:
 
     # -- catalog snapshots -----------------------------------------------------------
 
-    def _snapshot_prefix(self) -> str:
-        return self.store.spec.key("catalog") + "/"
-
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        try:
-            return with_retries(fn)
-        except (BotoCoreError, ClientError, ConnectionError) as exc:
-            raise translate_error(exc, what) from exc
+        return remote_call(what, fn)
 
     def snapshots(self) -> list[str]:
         """The keys of the catalog snapshots in the bucket, oldest first."""
-        bucket, prefix = self.store.spec.bucket, self._snapshot_prefix()
-        found: list[tuple[str, datetime, str]] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = self._call(
-                "list the catalog snapshots",
-                partial(self.store.client.list_objects_v2, **kwargs),
-            )
-            for item in page.get("Contents", []):
-                key = str(item["Key"])
-                match = SNAPSHOT_RE.match(key[len(prefix) :])
-                if match:
-                    found.append((match.group(1), item["LastModified"], key))
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                break
-        return [key for _, _, key in sorted(found)]
+        return list_snapshots(self.store)
 
     def snapshot(self, *, force: bool = False) -> str | None:
         """Upload a gzip-compressed, consistent copy of the catalog; prune old ones.
