@@ -1216,6 +1216,25 @@ def _command(
     return parser
 
 
+def _add_bucket_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the bucket is: shared by ``remote set`` and ``restore``."""
+    p.add_argument("--bucket", required=True, metavar="NAME", help="the bucket's name")
+    p.add_argument("--endpoint", default="", metavar="URL", help="the service's URL (AWS: none)")
+    p.add_argument("--region", default="", metavar="R", help="e.g. us-east-1")
+    p.add_argument("--prefix", default="", metavar="P", help="the vault's key prefix in the bucket")
+    p.add_argument(
+        "--addressing",
+        default="auto",
+        metavar="path|virtual|auto",
+        help="bucket addressing style (default: auto)",
+    )
+    p.add_argument(
+        "--no-verify-tls", action="store_true", help="skip certificate checks (test servers only)"
+    )
+    p.add_argument("--ca-bundle", default="", metavar="FILE", help="trust this CA bundle")
+    p.add_argument("--profile", default="", metavar="NAME", help="profile in ~/.aws/credentials")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``mediavault`` argument parser, with every command."""
     parser = _Parser(
@@ -1542,21 +1561,7 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         common,
     )
-    p.add_argument("--bucket", required=True, metavar="NAME", help="the bucket's name")
-    p.add_argument("--endpoint", default="", metavar="URL", help="the service's URL (AWS: none)")
-    p.add_argument("--region", default="", metavar="R", help="e.g. us-east-1")
-    p.add_argument("--prefix", default="", metavar="P", help="keep the vault under this key prefix")
-    p.add_argument(
-        "--addressing",
-        default="auto",
-        metavar="path|virtual|auto",
-        help="bucket addressing style (default: auto)",
-    )
-    p.add_argument(
-        "--no-verify-tls", action="store_true", help="skip certificate checks (test servers only)"
-    )
-    p.add_argument("--ca-bundle", default="", metavar="FILE", help="trust this CA bundle")
-    p.add_argument("--profile", default="", metavar="NAME", help="profile in ~/.aws/credentials")
+    _add_bucket_arguments(p)
     p.add_argument(
         "--keyring",
         action="store_true",
@@ -1619,21 +1624,7 @@ def build_parser() -> argparse.ArgumentParser:
         common,
     )
     p.set_defaults(opens_vault=False)
-    p.add_argument("--bucket", required=True, metavar="NAME", help="the bucket's name")
-    p.add_argument("--endpoint", default="", metavar="URL", help="the service's URL (AWS: none)")
-    p.add_argument("--region", default="", metavar="R", help="e.g. us-east-1")
-    p.add_argument("--prefix", default="", metavar="P", help="the vault's key prefix")
-    p.add_argument(
-        "--addressing",
-        default="auto",
-        metavar="path|virtual|auto",
-        help="bucket addressing style (default: auto)",
-    )
-    p.add_argument(
-        "--no-verify-tls", action="store_true", help="skip certificate checks (test servers only)"
-    )
-    p.add_argument("--ca-bundle", default="", metavar="FILE", help="trust this CA bundle")
-    p.add_argument("--profile", default="", metavar="NAME", help="profile in ~/.aws/credentials")
+    _add_bucket_arguments(p)
     p.add_argument(
         "--all", action="store_true", help="download every file now (default: on demand)"
     )
