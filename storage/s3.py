@@ -439,17 +439,25 @@ class S3BlobStore:
         except OSError as exc:
             raise SourceError(f"it could not be read: {exc.strerror or exc}") from exc
 
-    def _put_single(self, blob_hash: str, key: str, handle: BinaryIO, size: int) -> None:
+    def _hash(self, handle: BinaryIO) -> tuple[bytes, int]:
+        """SHA-256 digest and size of what ``handle`` holds, read from its position."""
         hasher = hashlib.sha256()
-        total = 0
+        size = 0
         while chunk := self._read(handle, CHUNK):
             hasher.update(chunk)
-            total += len(chunk)
-        if total != size or hasher.hexdigest() != blob_hash:
-            raise ChecksumMismatch(
-                f"the file to upload as {blob_hash[:12]}… no longer has that content"
-            )
-        checksum = _sha256_b64_of_hex(blob_hash)
+            size += len(chunk)
+        return hasher.digest(), size
+
+    def _send_put(
+        self,
+        what: str,
+        key: str,
+        handle: BinaryIO,
+        size: int,
+        checksum: str,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """One PUT of the whole of ``handle`` with its checksum, retried from the start."""
 
         def send() -> Any:
             handle.seek(0)
@@ -459,9 +467,18 @@ class S3BlobStore:
                 Body=handle,
                 ContentLength=size,
                 ChecksumSHA256=checksum,
+                Metadata=metadata or {},
             )
 
-        self._call(f"upload {blob_hash[:12]}…", send)
+        self._call(what, send)
+
+    def _put_single(self, blob_hash: str, key: str, handle: BinaryIO, size: int) -> None:
+        digest, total = self._hash(handle)
+        if total != size or digest.hex() != blob_hash:
+            raise ChecksumMismatch(
+                f"the file to upload as {blob_hash[:12]}… no longer has that content"
+            )
+        self._send_put(f"upload {blob_hash[:12]}…", key, handle, size, _b64(digest))
 
     def _part_size(self, size: int) -> int:
         needed = -(-size // MAX_PARTS)
@@ -705,22 +722,5 @@ class S3BlobStore:
         except OSError as exc:
             raise SourceError(f"it could not be read: {exc.strerror or exc}") from exc
         with handle:
-            hasher = hashlib.sha256()
-            size = 0
-            while chunk := self._read(handle, CHUNK):
-                hasher.update(chunk)
-                size += len(chunk)
-            checksum = _b64(hasher.digest())
-
-            def send() -> Any:
-                handle.seek(0)
-                return self.client.put_object(
-                    Bucket=self._bucket,
-                    Key=key,
-                    Body=handle,
-                    ContentLength=size,
-                    ChecksumSHA256=checksum,
-                    Metadata=metadata or {},
-                )
-
-            self._call(f"upload {key}", send)
+            digest, size = self._hash(handle)
+            self._send_put(f"upload {key}", key, handle, size, _b64(digest), metadata)
