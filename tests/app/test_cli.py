@@ -22,40 +22,13 @@ import pytest
 from app import __version__, cli
 from app.cli import main, parse_size, parse_when
 from app.vault import Vault
+from tests.helpers.cli import Runner
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = [
     "import", "ls", "tree", "mkdir", "mv", "cp", "rename", "rm", "trash", "fav", "describe",
     "export", "search", "info", "verify",
 ]  # fmt: skip
-
-
-class Runner:
-    """Runs ``mediavault --vault <tmp> ...`` in-process and captures its output."""
-
-    def __init__(self, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.home = home
-        self.capsys = capsys
-        self.code = 0
-        self.out = ""
-        self.err = ""
-
-    def __call__(self, *args: str) -> Runner:
-        self.capsys.readouterr()
-        self.code = main(["--vault", str(self.home), *args])
-        captured = self.capsys.readouterr()
-        self.out, self.err = captured.out, captured.err
-        return self
-
-    def json(self, *args: str) -> Any:
-        self(*args, "--json")
-        assert self.code == 0, self.err
-        return json.loads(self.out)
-
-    def ok(self, *args: str) -> str:
-        self(*args)
-        assert self.code == 0, self.err
-        return self.out
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app import credentials, remote
-from app.cli import main
 from app.errors import StorageError, VaultError
 from app.logs import log_file
 from app.paths import vault_paths
@@ -43,6 +42,7 @@ from app.remote import (
     save_remote,
 )
 from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.helpers.cli import Runner
 from tests.s3server import S3Endpoint, s3_endpoint
 
 SECRET_ENV = "MEDIAVAULT_SECRET_ACCESS_KEY"
@@ -117,31 +117,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class Runner:
-    """Runs ``mediavault --vault <home> ...`` in-process and captures its output."""
-
-    def __init__(self, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.home = home
-        self.capsys = capsys
-        self.code = 0
-        self.out = ""
-        self.err = ""
-        self.transcript: list[str] = []
-
-    def __call__(self, *args: str) -> Runner:
-        self.capsys.readouterr()
-        self.code = main(["--vault", str(self.home), *args])
-        captured = self.capsys.readouterr()
-        self.out, self.err = captured.out, captured.err
-        self.transcript += [self.out, self.err]
-        return self
-
-    def json(self, *args: str) -> Any:
-        self(*args, "--json")
-        assert self.code == 0, self.err
-        return json.loads(self.out)
 
 
 @pytest.fixture
