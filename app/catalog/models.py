@@ -113,6 +113,8 @@ class File(Base):
     # No FK constraint: version rows reference file rows, and SQLite cannot add the
     # cycle's second half later; the services keep it pointing at one of its versions.
     current_version_id: Mapped[int | None] = mapped_column(Integer)
+    # The current version's size, kept here so a 100,000-file folder lists and sorts
+    # by size without a join; set wherever current_version_id changes.
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     modified_at: Mapped[datetime] = mapped_column(DateTime)
