@@ -5,15 +5,24 @@ machines without a screen (CI, containers), and windows must never pop up on
 a developer's desktop either. ``setdefault`` leaves an explicit choice alone
 (``QT_QPA_PLATFORM=xcb pytest`` to watch a test). pytest-qt creates the one
 QApplication for the session, lazily, so tests below the UI never start Qt.
+
+S3: one endpoint per session (per xdist worker), moto's server in a subprocess
+(``tests/s3server.py``) spoken to over real HTTP, or an external endpoint
+named in the environment; a fresh bucket for each test that asks for one.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.s3server import S3Endpoint, s3_endpoint
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -35,3 +44,63 @@ def corpus() -> Path:
     if not path.is_dir():
         pytest.skip(f"the shared corpus is not at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Endpoint]:
+    """The S3 endpoint, started once per session (per xdist worker)."""
+    with s3_endpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_credentials(s3_server: S3Endpoint) -> Credentials:
+    return Credentials(s3_server.access_key, s3_server.secret_key)
+
+
+def spec_for(server: S3Endpoint, bucket: str, prefix: str = "vault") -> RemoteSpec:
+    """A spec for ``bucket`` on the test endpoint."""
+    return RemoteSpec(
+        bucket=bucket,
+        endpoint_url=server.url,
+        region=server.region,
+        prefix=prefix,
+        addressing_style="path",
+    )
+
+
+@pytest.fixture
+def s3_spec(s3_server: S3Endpoint, s3_credentials: Credentials) -> Iterator[RemoteSpec]:
+    """A new, empty bucket with a unique name; emptied and deleted after the test."""
+    name = f"mv-test-{uuid.uuid4().hex[:16]}"
+    spec = spec_for(s3_server, name)
+    client = make_client(spec, s3_credentials)
+    client.create_bucket(Bucket=name)
+    yield spec
+    _delete_bucket(client, name)
+
+
+def _delete_bucket(client: Any, name: str) -> None:
+    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=name, Key=item["Key"])
+    client.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def raw_client(s3_spec: RemoteSpec, s3_credentials: Credentials) -> Any:
+    """A plain client for the test bucket, to look behind the store's back."""
+    return make_client(s3_spec, s3_credentials)
+
+
+@pytest.fixture
+def aws_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_server: S3Endpoint) -> None:
+    """An AWS credential chain that sees only the test endpoint's keys, never the developer's."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)

@@ -22,8 +22,8 @@ from storage.errors import BlobNotFound, ChecksumMismatch, RemoteError
 from storage.retry import classify, with_retries
 from storage.s3 import MiB, S3BlobStore, translate_error
 from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.conftest import spec_for
 from tests.s3server import S3Endpoint
-from tests.storage.conftest import spec_for
 
 
 class RequestLog:
