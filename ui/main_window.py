@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -39,6 +38,8 @@ from app.errors import VaultError
 from app.naming import name_key
 from app.rows import Listing
 from app.vault import Vault
+from ui.formatting import format_time, human_size
+from ui.sync_status import SyncStatus
 from ui.tasks import TaskManager
 
 log = logging.getLogger(__name__)
@@ -51,25 +52,6 @@ EMPTY_VAULT_TEXT = (
 EMPTY_FOLDER_TEXT = "This folder is empty."
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-def human_size(size: int) -> str:
-    """``1234567`` → ``"1.2 MB"``: decimal units, as Finder and Nautilus show them."""
-    if size < 1000:
-        return f"{size} byte" if size == 1 else f"{size} bytes"
-    value = float(size)
-    for unit in ("kB", "MB", "GB", "TB", "PB"):
-        value /= 1000
-        if value < 999.95 or unit == "PB":
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def format_time(moment: datetime) -> str:
-    """A catalog timestamp (UTC, naive or aware) in local time, to the minute."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 class Column(IntEnum):
@@ -338,6 +320,7 @@ class MainWindow(QMainWindow):
     Attributes:
         vault: the open vault (owned by the caller, who closes it).
         tasks: background work for this window (listing).
+        sync_status: the background sync and its place in the status bar.
         model: the listing's item model.
         view: the details view over ``model``.
     """
@@ -362,11 +345,14 @@ class MainWindow(QMainWindow):
 
         self._count_label = QLabel(self)
         self.statusBar().addWidget(self._count_label)
+        self.sync_status = SyncStatus(vault, self)
+        self.statusBar().addPermanentWidget(self.sync_status)
 
         self.model.loaded.connect(self._on_loaded)
         self.model.failed.connect(self._on_failed)
         self.model.modelReset.connect(self._update_status)
         self.open_folder(vault.root_id)
+        self.sync_status.start()
 
     def open_folder(self, folder_id: int) -> None:
         """List ``folder_id`` in the view (in the background)."""
@@ -376,6 +362,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work; results still in flight are dropped. Idempotent."""
+        self.sync_status.shutdown()
         self.tasks.shutdown()
 
     def _update_status(self) -> None:

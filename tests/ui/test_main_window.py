@@ -14,13 +14,13 @@ from pytestqt.qtbot import QtBot
 
 from app.vault import Vault
 from ui import main_window as main_window_module
+from ui.formatting import human_size
 from ui.main_window import (
     EMPTY_VAULT_TEXT,
     Column,
     FolderModel,
     ItemRole,
     MainWindow,
-    human_size,
 )
 from ui.tasks import TaskManager
 
