@@ -46,6 +46,7 @@ from app.vault import Vault
 
 if TYPE_CHECKING:  # boto3 and keyring load only for `remote` commands
     from app.remote import RemoteConfig
+    from storage.s3_client import Credentials
 
 PROG = "mediavault"
 PAGE = 500  # files per list_folder call
@@ -920,28 +921,13 @@ def _remote_show_data(config: RemoteConfig) -> dict[str, Any]:
 def cmd_remote_set(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     """Set (or replace) the vault's remote."""
     from app import credentials
-    from app.remote import load_remote, remote_config, save_remote
-    from storage.s3_client import Credentials
+    from app.remote import load_remote, save_remote
 
-    if args.access_key_id and not args.keyring:
-        raise UsageError("--access-key-id needs --keyring (otherwise the AWS chain gives keys)")
     if args.keyring and not args.access_key_id:
         raise UsageError("--keyring needs --access-key-id ID")
-    config = remote_config(
-        args.bucket,
-        endpoint_url=args.endpoint,
-        region=args.region,
-        prefix=args.prefix,
-        addressing_style=args.addressing,
-        verify_tls=not args.no_verify_tls,
-        ca_bundle=args.ca_bundle,
-        profile=args.profile,
-        credentials="keyring" if args.keyring else "chain",
-    )
+    config = _bucket_config(args)
     old = load_remote(vault.paths)
-    if args.keyring:
-        keys = Credentials(args.access_key_id, _read_secret())
-        credentials.store_keys(config, keys)
+    _keyring_keys(args, config)
     save_remote(vault.paths, config)
     if old is not None and (
         config.credentials != "keyring"
@@ -1099,20 +1085,10 @@ def cmd_restore(home: str | None, args: argparse.Namespace, out: Output) -> int:
     Called without an open vault (``opens_vault=False``): the directory must stay empty
     until the snapshot is in place.
     """
-    from app.remote import remote_config
     from app.restore import RestoreProgress, restore_vault
 
-    config = remote_config(
-        args.bucket,
-        endpoint_url=args.endpoint,
-        region=args.region,
-        prefix=args.prefix,
-        addressing_style=args.addressing,
-        verify_tls=not args.no_verify_tls,
-        ca_bundle=args.ca_bundle,
-        profile=args.profile,
-        credentials="chain",
-    )
+    config = _bucket_config(args)
+    keys = _keyring_keys(args, config)
     bar = out.bar("Downloading")
 
     def on_progress(p: RestoreProgress) -> None:
@@ -1122,7 +1098,7 @@ def cmd_restore(home: str | None, args: argparse.Namespace, out: Output) -> int:
         report = restore_vault(
             Path(home) if home else None,
             config,
-            None,
+            keys,
             fetch_all=args.all,
             progress=on_progress,
             workers=args.workers,
@@ -1233,6 +1209,47 @@ def _add_bucket_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ca-bundle", default="", metavar="FILE", help="trust this CA bundle")
     p.add_argument("--profile", default="", metavar="NAME", help="profile in ~/.aws/credentials")
+    p.add_argument(
+        "--keyring",
+        action="store_true",
+        help=f"keys in the OS keyring (a new secret from ${SECRET_ENV} or a prompt)",
+    )
+    p.add_argument(
+        "--access-key-id", default="", metavar="ID", help="with --keyring: store new keys"
+    )
+
+
+def _bucket_config(args: argparse.Namespace) -> RemoteConfig:
+    """The remote described by :func:`_add_bucket_arguments`'s options."""
+    from app.remote import remote_config
+
+    if args.access_key_id and not args.keyring:
+        raise UsageError("--access-key-id needs --keyring (otherwise the AWS chain gives keys)")
+    return remote_config(
+        args.bucket,
+        endpoint_url=args.endpoint,
+        region=args.region,
+        prefix=args.prefix,
+        addressing_style=args.addressing,
+        verify_tls=not args.no_verify_tls,
+        ca_bundle=args.ca_bundle,
+        profile=args.profile,
+        credentials="keyring" if args.keyring else "chain",
+    )
+
+
+def _keyring_keys(args: argparse.Namespace, config: RemoteConfig) -> Credentials | None:
+    """With --keyring: the keys, stored first if --access-key-id gives new ones."""
+    from app import credentials
+    from storage.s3_client import Credentials
+
+    if not args.keyring:
+        return None
+    if args.access_key_id:
+        keys = Credentials(args.access_key_id, _read_secret())
+        credentials.store_keys(config, keys)
+        return keys
+    return credentials.load_keys(config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1562,12 +1579,6 @@ def build_parser() -> argparse.ArgumentParser:
         common,
     )
     _add_bucket_arguments(p)
-    p.add_argument(
-        "--keyring",
-        action="store_true",
-        help=f"keep keys in the OS keyring (secret from ${SECRET_ENV} or a prompt)",
-    )
-    p.add_argument("--access-key-id", default="", metavar="ID", help="with --keyring")
     _command(
         remote_subs,
         "show",
