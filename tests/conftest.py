@@ -19,6 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
+import keyring.backend
+import keyring.errors
 import pytest
 
 from storage.s3_client import Credentials, RemoteSpec, make_client
@@ -47,15 +50,15 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Endpoint]:
+def s3() -> Iterator[S3Endpoint]:
     """The S3 endpoint, started once per session (per xdist worker)."""
     with s3_endpoint() as endpoint:
         yield endpoint
 
 
 @pytest.fixture
-def s3_credentials(s3_server: S3Endpoint) -> Credentials:
-    return Credentials(s3_server.access_key, s3_server.secret_key)
+def s3_credentials(s3: S3Endpoint) -> Credentials:
+    return Credentials(s3.access_key, s3.secret_key)
 
 
 def spec_for(server: S3Endpoint, bucket: str, prefix: str = "vault") -> RemoteSpec:
@@ -70,10 +73,10 @@ def spec_for(server: S3Endpoint, bucket: str, prefix: str = "vault") -> RemoteSp
 
 
 @pytest.fixture
-def s3_spec(s3_server: S3Endpoint, s3_credentials: Credentials) -> Iterator[RemoteSpec]:
+def s3_spec(s3: S3Endpoint, s3_credentials: Credentials) -> Iterator[RemoteSpec]:
     """A new, empty bucket with a unique name; emptied and deleted after the test."""
     name = f"mv-test-{uuid.uuid4().hex[:16]}"
-    spec = spec_for(s3_server, name)
+    spec = spec_for(s3, name)
     client = make_client(spec, s3_credentials)
     client.create_bucket(Bucket=name)
     yield spec
@@ -96,11 +99,41 @@ def raw_client(s3_spec: RemoteSpec, s3_credentials: Credentials) -> Any:
 
 
 @pytest.fixture
-def aws_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_server: S3Endpoint) -> None:
+def aws_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3Endpoint) -> None:
     """An AWS credential chain that sees only the test endpoint's keys, never the developer's."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring that lives in a dict, for tests."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("no such password")
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An empty in-memory keyring instead of the OS one, for the test."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

@@ -15,7 +15,6 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app import credentials, remote
+from app.cli import SECRET_ENV
 from app.errors import StorageError, VaultError
 from app.logs import log_file
 from app.paths import vault_paths
@@ -42,40 +42,11 @@ from app.remote import (
     save_remote,
 )
 from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.conftest import MemoryKeyring
 from tests.helpers.cli import Runner
-from tests.s3server import S3Endpoint, s3_endpoint
+from tests.s3server import S3Endpoint
 
-SECRET_ENV = "MEDIAVAULT_SECRET_ACCESS_KEY"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that lives in a dict, for tests."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("no such password")
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """Every test gets an empty in-memory keyring instead of the OS one."""
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+pytestmark = pytest.mark.usefixtures("memory_keyring")
 
 
 @pytest.fixture(autouse=True)
@@ -92,12 +63,6 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3Endpoint) -> 
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", SECRET_ENV):
         monkeypatch.delenv(name, raising=False)
     return env
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Endpoint]:
-    with s3_endpoint() as endpoint:
-        yield endpoint
 
 
 def _raw_client(s3: S3Endpoint) -> Any:

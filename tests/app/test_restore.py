@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from app.cli import main
+from app.cli import SECRET_ENV, main
 from app.errors import VaultError
 from app.importer import Conflict
 from app.remote import RemoteConfig, load_remote, save_remote
@@ -29,17 +29,12 @@ from app.sync import Syncer
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
-from tests.s3server import S3Endpoint, s3_endpoint
+from tests.conftest import MemoryKeyring
+from tests.s3server import S3Endpoint
 
-TABLES = ("folder", "file", "version", "trash_entry", "blob")
+TABLES = ("folder", "file", "version", "trash_entry", "blob", "tag", "file_tag", "share")
 VERSIONED = "src/Photos/2021/trip/pic-1.txt"
 TRASHED = "src/Music/album-2/song-3.txt"
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Endpoint]:
-    with s3_endpoint() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,13 +105,13 @@ def synced(tmp_path_factory: pytest.TempPathFactory, s3: S3Endpoint) -> Synced:
     config = RemoteConfig(spec, "chain")
     src = base / "src"
     tree = {
-        "Photos/2021/trip": 8,
-        "Photos/2021/home": 6,
-        "Photos/2022": 6,
-        "Music/album-1": 5,
-        "Music/album-2": 5,
-        "Documents/work/reports": 6,
-        "Documents": 4,
+        "Photos/2021/trip": 40,
+        "Photos/2021/home": 30,
+        "Photos/2022": 30,
+        "Music/album-1": 25,
+        "Music/album-2": 25,
+        "Documents/work/reports": 30,
+        "Documents": 20,
     }
     for folder, count in tree.items():
         (src / folder).mkdir(parents=True, exist_ok=True)
@@ -129,7 +124,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory, s3: S3Endpoint) -> Synced:
     with Vault.open(home) as vault:
         save_remote(vault.paths, config)
         report = vault.import_paths([src])
-        assert report.ok and report.imported == 40, report.failed
+        assert report.ok and report.imported == 200, report.failed
         vault.set_favorite(
             [
                 vault.require_file("/src/Photos/2022/pic-0.txt"),
@@ -139,15 +134,17 @@ def synced(tmp_path_factory: pytest.TempPathFactory, s3: S3Endpoint) -> Synced:
         )
         vault.describe_file(vault.require_file("/src/Music/album-1/song-2.txt"), "the best one")
         vault.describe_folder(vault.resolve_folder("/src/Photos"), "all the pictures")
-        # A second version of one file.
+        # Several versions: three of VERSIONED, two of another file.
         first = (base / VERSIONED).read_bytes()
-        newer = base / "v2" / Path(VERSIONED).name
-        newer.parent.mkdir()
-        newer.write_bytes(b"the second version " + secrets.token_bytes(64))
-        folder_id = vault.resolve_folder("/" + Path(VERSIONED).parent.as_posix())
-        report = vault.import_paths([newer], folder_id=folder_id, conflict=Conflict.VERSION)
-        assert report.ok and report.new_versions, report
-        shutil.copyfile(newer, base / VERSIONED)
+        for round_, path in enumerate((VERSIONED, VERSIONED, "src/Documents/doc-7.txt")):
+            newer = base / f"v{round_}" / Path(path).name
+            newer.parent.mkdir()
+            newer.write_bytes(f"version {round_} ".encode() + secrets.token_bytes(64))
+            folder_id = vault.resolve_folder("/" + Path(path).parent.as_posix())
+            report = vault.import_paths([newer], folder_id=folder_id, conflict=Conflict.VERSION)
+            assert report.ok and report.new_versions, report
+            shutil.copyfile(newer, base / path)
+        _tag_and_share(vault)
         # A file in the Trash.
         vault.delete_path("/" + TRASHED)
         (base / TRASHED).unlink()
@@ -166,6 +163,32 @@ def synced(tmp_path_factory: pytest.TempPathFactory, s3: S3Endpoint) -> Synced:
     )
 
 
+def _tag_and_share(vault: Vault) -> None:
+    """Tags on a dozen files and two share links, written as rows (their dialogs come later)."""
+    with vault.writing() as session:
+        session.execute(
+            text(
+                "INSERT INTO tag (id, name, name_key, color) VALUES (1, 'Holiday', 'holiday', "
+                "'#e0a000'), (2, 'work', 'work', '')"
+            )
+        )
+        for i in range(12):
+            file_id = vault.require_file(f"/src/Photos/2021/trip/pic-{i}.txt")
+            session.execute(
+                text("INSERT INTO file_tag (file_id, tag_id) VALUES (:f, :t)"),
+                {"f": file_id, "t": 1 + (i % 2)},
+            )
+        shared = vault.require_file("/src/Documents/doc-3.txt")
+        for n in range(2):
+            session.execute(
+                text(
+                    "INSERT INTO share (file_id, kind, object_key, note, created_at, expires_at)"
+                    " VALUES (:f, 'link', :k, :n, '2026-11-01 10:00:00', '2026-12-01 10:00:00')"
+                ),
+                {"f": shared, "k": f"vault/shares/{n}", "n": f"for reviewer {n}"},
+            )
+
+
 def _store(spec: RemoteSpec) -> S3BlobStore:
     return S3BlobStore(spec, None, sleep=lambda _: None)
 
@@ -177,7 +200,7 @@ def test_restore_rebuilds_the_catalog_with_every_blob_evicted(
     report = restore_vault(home, synced.config, None)
 
     assert report.ok and report.snapshot_key.startswith("vault/catalog/catalog-")
-    assert report.files == 39  # 40 imported, one in the Trash
+    assert report.files == 199  # 200 imported, one in the Trash
     assert report.blobs == synced.blobs and report.fetched == 0
     assert not (home / "catalog.sqlite3.restoring").exists()
     assert _rows(home / "catalog.sqlite3") == synced.rows
@@ -192,6 +215,7 @@ def test_restore_rebuilds_the_catalog_with_every_blob_evicted(
         assert [p for p in (home / "blobs").rglob("*") if p.is_file()] == []
         assert vault.file_info(vault.require_file("/src/Photos/2022/pic-0.txt")).is_favorite
         assert [t.name for t in vault.trash_list()] == [Path(TRASHED).name]
+        assert [h.path for h in vault.search("best one")] == ["/src/Music/album-1/song-2.txt"]
 
         # Without a bucket, evicted content cannot be exported...
         with pytest.raises(VaultError):
@@ -251,11 +275,8 @@ def test_restore_without_a_snapshot_says_what_to_do(s3: S3Endpoint, tmp_path: Pa
     assert not home.exists()
 
 
-def test_cli_restore(
-    synced: Synced, s3: S3Endpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    home = tmp_path / "cli"
-    args = [
+def _restore_args(home: Path, synced: Synced, s3: S3Endpoint) -> list[str]:
+    return [
         "--vault",
         str(home),
         "restore",
@@ -270,18 +291,54 @@ def test_cli_restore(
         "--addressing",
         "path",
     ]
+
+
+def test_cli_restore(
+    synced: Synced, s3: S3Endpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _restore_args(tmp_path / "cli", synced, s3)
     assert main([*args, "--all", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["ok"] and data["fetched"] == synced.blobs and data["files"] == 39
+    assert data["ok"] and data["fetched"] == synced.blobs and data["files"] == 199
 
     # A second restore into the same place is refused.
     assert main(args) == 1
     assert "already holds a vault" in capsys.readouterr().err
 
-    # Export through the CLI fetches evicted content from the saved remote.
-    lazy = tmp_path / "lazy"
-    assert main(["--vault", str(lazy), *args[2:]]) == 0
-    assert "Restored the vault" in capsys.readouterr().out
-    out = tmp_path / "export"
-    assert main(["--vault", str(lazy), "export", "/src", "--to", str(out)]) == 0
-    assert _tree(out) == synced.expected
+
+def test_cli_restore_with_keys_for_the_keyring(
+    synced: Synced,
+    s3: S3Endpoint,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    memory_keyring: MemoryKeyring,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new computer without AWS files: keys typed once go to the keyring, never to disk."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    # Without keys at all: a clear message, and the directory stays empty.
+    home = tmp_path / "first"
+    assert main(_restore_args(home, synced, s3)) == 1
+    assert "credentials" in capsys.readouterr().err.lower()
+    assert not (home / "catalog.sqlite3").exists()
+
+    monkeypatch.setenv(SECRET_ENV, s3.secret_key)
+    keyring_args = ["--keyring", "--access-key-id", s3.access_key]
+    assert main([*_restore_args(home, synced, s3), *keyring_args, "--all"]) == 0
+    capsys.readouterr()
+    assert list(memory_keyring.entries.values()) and s3.secret_key in "".join(
+        memory_keyring.entries.values()
+    )
+    with Vault.open(home) as vault:
+        config = load_remote(vault.paths)
+        assert config is not None and config.credentials == "keyring"
+        assert vault.verify().ok
+    secret = s3.secret_key.encode()
+    assert not [p for p in home.rglob("*") if p.is_file() and secret in p.read_bytes()]
+
+    # A second restore on this computer finds the keys already in the keyring.
+    monkeypatch.delenv(SECRET_ENV)
+    assert main([*_restore_args(tmp_path / "second", synced, s3), "--keyring"]) == 0

@@ -24,27 +24,21 @@ from app.paths import vault_paths
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
-from tests.s3server import S3Endpoint, s3_endpoint
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[S3Endpoint]:
-    with s3_endpoint() as endpoint:
-        yield endpoint
+from tests.s3server import S3Endpoint
 
 
 @pytest.fixture
-def store(s3_server: S3Endpoint) -> Iterator[S3BlobStore]:
+def store(s3: S3Endpoint) -> Iterator[S3BlobStore]:
     """An S3 store on a new bucket; the bucket is emptied and deleted afterwards."""
     name = f"mv-space-{uuid.uuid4().hex[:16]}"
     spec = RemoteSpec(
         bucket=name,
-        endpoint_url=s3_server.url,
-        region=s3_server.region,
+        endpoint_url=s3.url,
+        region=s3.region,
         prefix="vault",
         addressing_style="path",
     )
-    credentials = Credentials(s3_server.access_key, s3_server.secret_key)
+    credentials = Credentials(s3.access_key, s3.secret_key)
     client = make_client(spec, credentials)
     client.create_bucket(Bucket=name)
     yield S3BlobStore(spec, credentials, client=client, sleep=lambda _s: None)

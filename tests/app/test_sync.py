@@ -15,7 +15,6 @@ import os
 import secrets
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +29,10 @@ from app.sync import SyncBusy, Syncer, SyncProgress
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
-from tests.s3server import S3Endpoint, s3_endpoint
+from tests.s3server import S3Endpoint
 
 MiB = 1 << 20
 BIG = 6 * MiB + 123  # two parts of 5 MiB
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Endpoint]:
-    with s3_endpoint() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(autouse=True)

@@ -317,7 +317,7 @@ def test_classify_other_errors() -> None:
 
 
 @pytest.fixture
-def moto_auth(s3_server: S3Endpoint, s3_spec: RemoteSpec) -> Iterator[None]:
+def moto_auth(s3: S3Endpoint, s3_spec: RemoteSpec) -> Iterator[None]:
     """Make moto check credentials for the test (a real endpoint always does).
 
     Depends on ``s3_spec`` so that the bucket is made before and deleted after.
@@ -325,7 +325,7 @@ def moto_auth(s3_server: S3Endpoint, s3_spec: RemoteSpec) -> Iterator[None]:
 
     def set_count(value: str) -> bool:
         request = urllib.request.Request(
-            s3_server.url + "/moto-api/reset-auth",
+            s3.url + "/moto-api/reset-auth",
             data=value.encode(),
             method="POST",
             headers={"Content-Type": "text/plain"},
@@ -360,8 +360,8 @@ def test_wrong_credentials(s3_spec: RemoteSpec, moto_auth: None, tmp_path: Path)
     assert secret not in str(info.value)
 
 
-def test_missing_bucket(s3_server: S3Endpoint, s3_credentials: Credentials, tmp_path: Path) -> None:
-    store = S3BlobStore(spec_for(s3_server, "mv-test-no-such-bucket"), s3_credentials)
+def test_missing_bucket(s3: S3Endpoint, s3_credentials: Credentials, tmp_path: Path) -> None:
+    store = S3BlobStore(spec_for(s3, "mv-test-no-such-bucket"), s3_credentials)
     for action in (store.check, lambda: list(store.list())):
         with pytest.raises(RemoteError) as info:
             action()
