@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.remote import RemoteConfig, save_remote
 from app.vault import Vault
+from storage.s3_client import RemoteSpec
 from ui import main_window as main_window_module
 from ui.formatting import human_size
 from ui.main_window import (
@@ -153,8 +155,9 @@ def test_known_error_is_shown(qtbot: QtBot, vault: Vault) -> None:
     boxes[0].close()
 
 
-def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
-    """Renders the window with some content; MEDIAVAULT_SCREENSHOTS=1 saves it for review."""
+@pytest.mark.usefixtures("aws_chain")
+def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path, s3_spec: RemoteSpec) -> None:
+    """Renders the window with some content, synced; MEDIAVAULT_SCREENSHOTS=1 saves it."""
     from PIL import Image
 
     for name in ("Documents", "Music", "Photos", "Videos"):
@@ -166,10 +169,12 @@ def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     (source / "Quarterly report.txt").write_text("quarterly report\n" * 3000, encoding="utf-8")
     (source / "budget-2024.csv").write_text("month,amount\n" + "jan,10\n" * 90, encoding="utf-8")
     vault.import_paths(sorted(source.iterdir()), vault.root_id)
+    save_remote(vault.paths, RemoteConfig(s3_spec, "chain"))
 
     window = _window(qtbot, vault)
     window.resize(900, 420)
     qtbot.waitUntil(lambda: window.model.rowCount() == 8, timeout=10_000)
+    qtbot.waitUntil(lambda: window.sync_status.label.text() == "Up to date", timeout=30_000)
     image = window.grab().toImage()
     assert not image.isNull()
     assert image.width() == 900
