@@ -147,10 +147,13 @@ def newest_snapshot(store: S3BlobStore, credentials: Credentials | None = None) 
     return keys[-1] if keys else None
 
 
-def _download_catalog(
+def download_snapshot(
     store: S3BlobStore, key: str, paths: VaultPaths, credentials: Credentials | None
 ) -> None:
-    """Download, unpack and check the snapshot ``key``; it ends up as ``paths.catalog``."""
+    """Download, unpack and check the snapshot ``key``; it ends up as ``paths.catalog``.
+
+    Restore puts it in place this way; cleanup reads old snapshots through it.
+    """
     packed = paths.data / f".catalog-{secrets.token_hex(6)}.sqlite3.gz.part"
     restoring = paths.catalog.with_name(paths.catalog.name + RESTORING_SUFFIX)
     try:
@@ -263,7 +266,7 @@ def restore_vault(
     created = not paths.data.exists()
     try:
         paths.data.mkdir(parents=True, exist_ok=True)
-        _download_catalog(store, key, paths, credentials)
+        download_snapshot(store, key, paths, credentials)
     except RemoteError as exc:
         _undo(paths, created)
         raise StorageError(f"Cannot download the catalog snapshot: {exc}", exc.hint) from exc

@@ -73,7 +73,7 @@ def spec_for(server: S3Endpoint, bucket: str, prefix: str = "vault") -> RemoteSp
 
 
 @pytest.fixture
-def s3_spec(s3: S3Endpoint, s3_credentials: Credentials) -> Iterator[RemoteSpec]:
+def spec(s3: S3Endpoint, s3_credentials: Credentials) -> Iterator[RemoteSpec]:
     """A new, empty bucket with a unique name; emptied and deleted after the test."""
     name = f"mv-test-{uuid.uuid4().hex[:16]}"
     spec = spec_for(s3, name)
@@ -93,9 +93,9 @@ def _delete_bucket(client: Any, name: str) -> None:
 
 
 @pytest.fixture
-def raw_client(s3_spec: RemoteSpec, s3_credentials: Credentials) -> Any:
+def raw_client(spec: RemoteSpec, s3_credentials: Credentials) -> Any:
     """A plain client for the test bucket, to look behind the store's back."""
-    return make_client(s3_spec, s3_credentials)
+    return make_client(spec, s3_credentials)
 
 
 @pytest.fixture
@@ -137,3 +137,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def raw(spec: RemoteSpec, s3_credentials: Credentials) -> Any:
+    """A plain client on the test bucket, to look behind the vault's back."""
+    return make_client(spec, s3_credentials)

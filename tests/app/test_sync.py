@@ -28,45 +28,13 @@ from app.remote import RemoteConfig, save_remote
 from app.sync import SyncBusy, Syncer, SyncProgress
 from app.vault import Vault
 from storage.s3 import S3BlobStore
-from storage.s3_client import Credentials, RemoteSpec, make_client
-from tests.s3server import S3Endpoint
+from storage.s3_client import RemoteSpec
 
 MiB = 1 << 20
 BIG = 6 * MiB + 123  # two parts of 5 MiB
 
 
-@pytest.fixture(autouse=True)
-def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3Endpoint) -> None:
-    """An AWS chain that sees only the test endpoint's keys, never the developer's files."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def spec(s3: S3Endpoint) -> RemoteSpec:
-    """A new, empty bucket with a unique name."""
-    bucket = "mv-sync-" + secrets.token_hex(6)
-    result = RemoteSpec(
-        bucket, endpoint_url=s3.url, region=s3.region, prefix="vault", addressing_style="path"
-    )
-    make_client(result, Credentials(s3.access_key, s3.secret_key)).create_bucket(Bucket=bucket)
-    return result
-
-
-@pytest.fixture
-def raw(spec: RemoteSpec, s3: S3Endpoint) -> Any:
-    """A plain client for the test bucket, to look behind the syncer's back."""
-    return make_client(spec, Credentials(s3.access_key, s3.secret_key))
-
-
-@pytest.fixture
-def remote_vault(vault: Vault, spec: RemoteSpec) -> Vault:
-    save_remote(vault.paths, RemoteConfig(spec, "chain"))
-    return vault
+pytestmark = pytest.mark.usefixtures("aws_chain")
 
 
 def _store(spec: RemoteSpec) -> S3BlobStore:

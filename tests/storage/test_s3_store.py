@@ -57,8 +57,8 @@ def _file(tmp_path: Path, data: bytes, name: str = "source.bin") -> tuple[Path, 
 
 
 @pytest.fixture
-def store(s3_spec: RemoteSpec, s3_credentials: Credentials) -> S3BlobStore:
-    return S3BlobStore(s3_spec, s3_credentials)
+def store(spec: RemoteSpec, s3_credentials: Credentials) -> S3BlobStore:
+    return S3BlobStore(spec, s3_credentials)
 
 
 def _multipart_store(spec: RemoteSpec, credentials: Credentials) -> S3BlobStore:
@@ -104,9 +104,9 @@ def test_upload_is_skipped_when_present(store: S3BlobStore, tmp_path: Path) -> N
 
 
 def test_multipart_round_trip(
-    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
 ) -> None:
-    store = _multipart_store(s3_spec, s3_credentials)
+    store = _multipart_store(spec, s3_credentials)
     data = os.urandom(12 * MiB + 123)
     path, digest = _file(tmp_path, data)
     log = RequestLog(store.client)
@@ -126,12 +126,12 @@ def test_multipart_round_trip(
 
 
 def test_multipart_resume_sends_only_missing_parts(
-    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
 ) -> None:
     data = os.urandom(12 * MiB)
     path, digest = _file(tmp_path, data)
 
-    first = _multipart_store(s3_spec, s3_credentials)
+    first = _multipart_store(spec, s3_credentials)
 
     def crash_on_part_two(request: Any, **_: Any) -> None:
         if "partNumber=2" in request.url:
@@ -143,7 +143,7 @@ def test_multipart_resume_sends_only_missing_parts(
         first.put(digest, path, len(data), on_upload_id=ids.append)
     (upload_id,) = ids  # what the catalog would have persisted
 
-    second = _multipart_store(s3_spec, s3_credentials)  # a new process, as it were
+    second = _multipart_store(spec, s3_credentials)  # a new process, as it were
     log = RequestLog(second.client)
     more_ids: list[str] = []
     seen: list[int] = []
@@ -165,9 +165,9 @@ def test_multipart_resume_sends_only_missing_parts(
 
 
 def test_unknown_upload_id_starts_over(
-    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
 ) -> None:
-    store = _multipart_store(s3_spec, s3_credentials)
+    store = _multipart_store(spec, s3_credentials)
     data = os.urandom(6 * MiB)
     path, digest = _file(tmp_path, data)
     log = RequestLog(store.client)
@@ -180,32 +180,32 @@ def test_unknown_upload_id_starts_over(
 
 
 def test_multipart_of_a_changed_file_is_aborted(
-    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, raw_client: Any
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, raw_client: Any
 ) -> None:
-    store = _multipart_store(s3_spec, s3_credentials)
+    store = _multipart_store(spec, s3_credentials)
     data = os.urandom(6 * MiB)
     path, _ = _file(tmp_path, data)
     claimed = hashlib.sha256(b"other").hexdigest()
     with pytest.raises(ChecksumMismatch):
         store.put(claimed, path, len(data))
     assert list(store.list()) == []
-    assert raw_client.list_multipart_uploads(Bucket=s3_spec.bucket).get("Uploads", []) == []
+    assert raw_client.list_multipart_uploads(Bucket=spec.bucket).get("Uploads", []) == []
 
 
-def test_abort_stale_uploads(store: S3BlobStore, s3_spec: RemoteSpec, raw_client: Any) -> None:
-    raw_client.create_multipart_upload(Bucket=s3_spec.bucket, Key=store.key("a" * 64))
+def test_abort_stale_uploads(store: S3BlobStore, spec: RemoteSpec, raw_client: Any) -> None:
+    raw_client.create_multipart_upload(Bucket=spec.bucket, Key=store.key("a" * 64))
     # (moto reports a fixed 2010 start time, so "recent" here means within a century)
     assert store.abort_stale_uploads(timedelta(days=36500)) == 0
     assert store.abort_stale_uploads(timedelta(seconds=-60)) == 1
-    assert raw_client.list_multipart_uploads(Bucket=s3_spec.bucket).get("Uploads", []) == []
+    assert raw_client.list_multipart_uploads(Bucket=spec.bucket).get("Uploads", []) == []
 
 
 def test_download_rejects_a_tampered_object(
-    store: S3BlobStore, s3_spec: RemoteSpec, raw_client: Any, tmp_path: Path
+    store: S3BlobStore, spec: RemoteSpec, raw_client: Any, tmp_path: Path
 ) -> None:
     path, digest = _file(tmp_path, b"the original")
     store.put(digest, path, path.stat().st_size)
-    raw_client.put_object(Bucket=s3_spec.bucket, Key=store.key(digest), Body=b"the forgery!")
+    raw_client.put_object(Bucket=spec.bucket, Key=store.key(digest), Body=b"the forgery!")
     target = tmp_path / "out" / "copy.bin"
     target.parent.mkdir()
     with pytest.raises(ChecksumMismatch):
@@ -220,10 +220,10 @@ def test_download_of_absent_blob(store: S3BlobStore, tmp_path: Path) -> None:
 
 
 def test_store_retries_a_dropped_connection(
-    s3_spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
 ) -> None:
     sleeps: list[float] = []
-    store = S3BlobStore(s3_spec, s3_credentials, sleep=sleeps.append)
+    store = S3BlobStore(spec, s3_credentials, sleep=sleeps.append)
     failures = iter([ConnectionResetError("reset by peer")])
 
     def flaky(**_: Any) -> None:
@@ -317,10 +317,10 @@ def test_classify_other_errors() -> None:
 
 
 @pytest.fixture
-def moto_auth(s3: S3Endpoint, s3_spec: RemoteSpec) -> Iterator[None]:
+def moto_auth(s3: S3Endpoint, spec: RemoteSpec) -> Iterator[None]:
     """Make moto check credentials for the test (a real endpoint always does).
 
-    Depends on ``s3_spec`` so that the bucket is made before and deleted after.
+    Depends on ``spec`` so that the bucket is made before and deleted after.
     """
 
     def set_count(value: str) -> bool:
@@ -342,9 +342,9 @@ def moto_auth(s3: S3Endpoint, s3_spec: RemoteSpec) -> Iterator[None]:
         set_count("inf")
 
 
-def test_wrong_credentials(s3_spec: RemoteSpec, moto_auth: None, tmp_path: Path) -> None:
+def test_wrong_credentials(spec: RemoteSpec, moto_auth: None, tmp_path: Path) -> None:
     secret = "s3cr3t-that-must-not-leak"
-    store = S3BlobStore(s3_spec, Credentials("AKIAWRONGWRONGWRONG", secret))
+    store = S3BlobStore(spec, Credentials("AKIAWRONGWRONGWRONG", secret))
     with pytest.raises(RemoteError) as info:
         store.check()
     assert info.value.kind == "credentials"

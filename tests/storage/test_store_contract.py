@@ -53,7 +53,7 @@ def _s3(spec: RemoteSpec, credentials: Credentials) -> Subject:
 def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
     if request.param == "local":
         return _local(tmp_path)
-    spec = request.getfixturevalue("s3_spec")
+    spec = request.getfixturevalue("spec")
     return _s3(spec, request.getfixturevalue("s3_credentials"))
 
 

@@ -156,7 +156,7 @@ def test_known_error_is_shown(qtbot: QtBot, vault: Vault) -> None:
 
 
 @pytest.mark.usefixtures("aws_chain")
-def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path, s3_spec: RemoteSpec) -> None:
+def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path, spec: RemoteSpec) -> None:
     """Renders the window with some content, synced; MEDIAVAULT_SCREENSHOTS=1 saves it."""
     from PIL import Image
 
@@ -169,7 +169,7 @@ def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path, s3_spec: RemoteS
     (source / "Quarterly report.txt").write_text("quarterly report\n" * 3000, encoding="utf-8")
     (source / "budget-2024.csv").write_text("month,amount\n" + "jan,10\n" * 90, encoding="utf-8")
     vault.import_paths(sorted(source.iterdir()), vault.root_id)
-    save_remote(vault.paths, RemoteConfig(s3_spec, "chain"))
+    save_remote(vault.paths, RemoteConfig(spec, "chain"))
 
     window = _window(qtbot, vault)
     window.resize(900, 420)

@@ -67,14 +67,14 @@ def vault(vault_home: Path) -> Iterator[Vault]:
 
 @pytest.mark.usefixtures("aws_chain")
 def test_status_bar_follows_a_real_sync_and_pauses(
-    qtbot: QtBot, vault: Vault, s3_spec: RemoteSpec, tmp_path: Path
+    qtbot: QtBot, vault: Vault, spec: RemoteSpec, tmp_path: Path
 ) -> None:
     src = tmp_path / "src"
     src.mkdir()
     for i in range(30):
         (src / f"clip-{i:02}.bin").write_bytes(os.urandom(2048))
     assert vault.import_paths([src]).ok
-    save_remote(vault.paths, RemoteConfig(s3_spec, "chain"))
+    save_remote(vault.paths, RemoteConfig(spec, "chain"))
 
     status = SyncStatus(vault)
     qtbot.addWidget(status)
