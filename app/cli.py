@@ -1076,6 +1076,88 @@ def cmd_sync(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
+# -- cleanup ---------------------------------------------------------------------
+
+
+def cmd_cleanup(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Abort stale uploads, reset stuck ones and delete blobs nothing refers to from the bucket."""
+    from datetime import timedelta
+
+    from app.cleanup import Cleaner
+
+    retry_failed = args.status == "failed"
+    report = Cleaner.for_vault(vault).run(
+        older_than=timedelta(hours=args.hours), dry_run=args.dry_run, retry_failed=retry_failed
+    )
+    out.data(
+        {
+            "ok": report.ok,
+            "dry_run": report.dry_run,
+            "hours": args.hours,
+            "aborted_uploads": [
+                {"key": u.key, "upload_id": u.upload_id, "initiated": u.initiated}
+                for u in report.aborted
+            ],
+            "reset_uploading": report.reset,
+            "failed": report.failed if retry_failed else None,
+            "retried_failed": report.retried,
+            "deleted": [{"hash": b.hash, "key": b.key, "size": b.size} for b in report.deleted],
+            "deleted_bytes": report.deleted_bytes,
+            "kept_for_snapshots": report.kept_for_snapshots,
+            "snapshots": report.snapshots,
+            "blocked": report.blocked,
+            "errors": [{"step": what, "error": error} for what, error in report.errors],
+        }
+    )
+    dry = report.dry_run
+    out.line(
+        f"{'Would abort' if dry else 'Aborted'} "
+        f"{_count(len(report.aborted), 'unfinished upload')} older than {args.hours} h."
+    )
+    if args.verbose:
+        for u in report.aborted:
+            out.line(f"  {u.key} (started {_when(u.initiated)} UTC)")
+    out.line(
+        f"{'Would reset' if dry else 'Reset'} {_count(len(report.reset), 'upload')} "
+        "a crash left half-done; the next sync resumes them."
+    )
+    if args.verbose:
+        for blob_hash in report.reset:
+            out.line(f"  {blob_hash}")
+    if retry_failed:
+        out.line(f"{_count(len(report.failed), 'failed upload')}" + (":" if report.failed else "."))
+        for f in report.failed:
+            where = ", ".join(f.paths) if f.paths else "no file uses it"
+            out.line(
+                f"  {f.hash[:12]}… {human_size(f.size)}, {_count(f.attempts, 'attempt')}: {where}"
+            )
+            out.line(f"    {f.last_error or 'no error recorded'}")
+        if report.failed:
+            out.line(
+                "Back to pending: the next sync tries them again."
+                if report.retried
+                else "Without --dry-run they would be put back to pending."
+            )
+    if report.blocked:
+        out.line("No unused file was deleted from the bucket.")
+        out.note(f"warning: nothing was deleted from the bucket: {report.blocked}")
+    else:
+        out.line(
+            f"{'Would delete' if dry else 'Deleted'} "
+            f"{_count(len(report.deleted), 'unused file')} ({human_size(report.deleted_bytes)}) "
+            f"from the bucket; {report.kept_for_snapshots} kept for older catalog snapshots "
+            f"({_count(report.snapshots, 'snapshot')} checked)."
+        )
+    if args.verbose:
+        for b in report.deleted:
+            out.line(f"  {b.key} ({human_size(b.size)})")
+    for _, error in report.errors:
+        out.note(f"error: {error}")
+    if report.dry_run:
+        out.line("Dry run: nothing was changed.")
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
 # -- restore ---------------------------------------------------------------------
 
 
@@ -1621,6 +1703,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--no-snapshot", action="store_true", help="do not upload a snapshot of the catalog"
+    )
+
+    p = _command(
+        subs,
+        "cleanup",
+        cmd_cleanup,
+        "Tidy the bucket: abort stale uploads, reset stuck ones, delete unused files.",
+        """
+        mediavault cleanup --dry-run --verbose
+        mediavault cleanup
+        mediavault cleanup --hours 0
+        mediavault cleanup --status failed
+        mediavault cleanup --json
+        """,
+        common,
+    )
+    p.description = (
+        "Tidy the bucket: abort stale uploads, reset stuck ones, delete unused files.\n\n"
+        "A file is deleted from the bucket only when no version in the catalog (Trash\n"
+        "included) and none in any catalog snapshot in the bucket uses it; if a snapshot\n"
+        "cannot be read, nothing is deleted. Never runs beside a sync."
+    )
+    p.add_argument(
+        "--hours",
+        type=_positive,
+        default=24,
+        metavar="N",
+        help="abort unfinished uploads started N or more hours ago (24)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be done; change nothing")
+    p.add_argument(
+        "--status",
+        choices=("failed",),
+        help="failed: also list uploads that failed (attempts, last error, files) and put "
+        "them back to pending so the next sync tries them afresh",
+    )
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="list each aborted upload, reset upload and deleted file (default: counts)",
     )
 
     p = _command(
