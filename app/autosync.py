@@ -5,7 +5,9 @@ the catalog changed since its last sync, when asked (:meth:`AutoSync.sync_now`),
 and again after a failure, waiting longer each time it finds the bucket
 unreachable. It tells the UI where it is through a plain callback with frozen
 :class:`SyncState` values (no Qt here), at most ten times a second while bytes
-move.
+move. Blobs go up as soon as they appear; the catalog snapshot that follows is
+made at most once a minute (less often for a catalog that takes long to copy),
+so a burst of renames costs one snapshot, not one each.
 
 "Changed" is SQLite's ``PRAGMA data_version`` on a connection of its own: it
 moves when any other connection (the window, a CLI import) commits, and
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -47,6 +50,10 @@ _BUSY = "busy"  # another process holds the sync lock
 CHECK_EVERY = 30.0  # seconds between looks at the catalog when all is well
 RETRY_FIRST = 15.0  # seconds before the first retry after offline or an error
 RETRY_MAX = 600.0  # longest wait between retries
+# Catalog snapshots: at most one a minute, and at most 5% of the time (a big
+# catalog takes a while to copy and compress).
+SNAPSHOT_MIN = 60.0
+SNAPSHOT_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,9 @@ class AutoSync:
         wait = 0.0
         retry: float | None = None
         status = STARTING
+        snapshot_owed = True  # the catalog changed since the last snapshot
+        snapshot_at = -float("inf")  # monotonic time of the last snapshot
+        snapshot_gap = SNAPSHOT_MIN
         while not self._closing.is_set():
             self._wake.wait(wait)
             self._wake.clear()
@@ -216,18 +226,27 @@ class AutoSync:
             with self._lock:
                 paused, forced = self._paused, self._forced
                 self._forced = False
+            wait = self._check_every
             if paused:
-                wait = self._check_every
                 continue
             version = int(watch.execute("PRAGMA data_version").fetchone()[0])
+            changed = version != seen
+            snapshot_owed = snapshot_owed or changed
+            snapshot_wait = snapshot_at + snapshot_gap - time.monotonic()
             # Without a remote, look again: `mediavault remote set` does not touch the catalog.
-            due = forced or version != seen or retry is not None or status == NO_REMOTE
-            if not due:
-                wait = self._check_every
+            due = forced or changed or retry is not None or status == NO_REMOTE
+            if not due and not (snapshot_owed and snapshot_wait <= 0):
+                if snapshot_owed:
+                    wait = min(wait, max(snapshot_wait, 0.0))
                 continue
-            status = self._sync_once()
-            # Our own commits moved data_version too: what we see now is "synced".
-            seen = int(watch.execute("PRAGMA data_version").fetchone()[0])
+            # Read before syncing: a commit made while it runs is seen next time.
+            seen = version
+            snapshot = snapshot_owed and (forced or snapshot_wait <= 0)
+            status, report = self._sync_once(snapshot)
+            if report is not None and snapshot and report.ok:
+                snapshot_owed = False
+                snapshot_at = time.monotonic()
+                snapshot_gap = max(SNAPSHOT_MIN, report.snapshot_seconds / SNAPSHOT_SHARE)
             if status in (OFFLINE, ERROR):
                 retry = next_wait(status, retry)
                 wait = retry
@@ -236,35 +255,34 @@ class AutoSync:
                 retry = wait = RETRY_FIRST
             else:
                 retry = None
-                wait = self._check_every
 
-    def _sync_once(self) -> str:
-        """One sync; its final status (also published)."""
+    def _sync_once(self, snapshot: bool) -> tuple[str, SyncReport | None]:
+        """One sync (with a catalog snapshot or not); its final status, also published."""
         try:
             if load_remote(self.vault.paths) is None:
                 self._publish(status=NO_REMOTE, message="", failed=0, progress=None)
-                return NO_REMOTE
+                return NO_REMOTE, None
             syncer = self._make_syncer(progress=self._on_progress, cancel=self._cancel)
         except VaultError as exc:
             self._publish(status=ERROR, message=_text(exc))
-            return ERROR
+            return ERROR, None
         with self._lock:
             if self._paused:
                 syncer.pause()
             self._syncer = syncer
         try:
-            report = syncer.run()
+            report = syncer.run(snapshot=snapshot)
         except SyncBusy:
             # A `mediavault sync` in a terminal is doing the work: look again soon.
             self._publish(status=SYNCING, message="Another sync of this vault is running.")
-            return _BUSY
+            return _BUSY, None
         except VaultError as exc:
             self._publish(status=ERROR, message=_text(exc))
-            return ERROR
+            return ERROR, None
         finally:
             with self._lock:
                 self._syncer = None
-        return self._finish(report)
+        return self._finish(report), report
 
     def _finish(self, report: SyncReport) -> str:
         if report.status == CANCELLED:

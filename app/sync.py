@@ -105,6 +105,7 @@ class SyncReport:
         skipped: blobs not uploaded because they have no local copy.
         snapshot_key: the key of the catalog snapshot uploaded, or None.
         snapshot_error: why the snapshot could not be made, or "".
+        snapshot_seconds: how long making (and sending) the snapshot took.
     """
 
     status: str = UP_TO_DATE
@@ -115,6 +116,7 @@ class SyncReport:
     skipped: int = 0
     snapshot_key: str | None = None
     snapshot_error: str = ""
+    snapshot_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -313,8 +315,9 @@ class Syncer:
             # Exclusive: a second sync would put the first one's uploads back to pending.
             if lock.try_exclusive() is False:
                 raise SyncBusy(
-                    "A sync of this vault is already running.",
-                    "Wait for it to finish (in the window or another `mediavault sync`).",
+                    "A sync or cleanup of this vault is already running.",
+                    "Wait for it to finish (in the window, or `mediavault sync` or "
+                    "`mediavault cleanup` in a terminal).",
                 )
             return self._run(snapshot=snapshot, force_snapshot=force_snapshot)
         finally:
@@ -428,6 +431,7 @@ class Syncer:
         elif report.failed:
             report.status = ERROR
         elif snapshot:
+            begun = time.monotonic()
             try:
                 report.snapshot_key = self.snapshot(force=force_snapshot)
             except RemoteError as exc:
@@ -439,6 +443,7 @@ class Syncer:
             except (OSError, sqlite3.Error) as exc:
                 report.status = ERROR
                 report.snapshot_error = f"could not copy the catalog: {exc}"
+            report.snapshot_seconds = time.monotonic() - begun
         self._emit(report.status, force=True)
         log.info(
             "sync %s: %d uploaded (%d bytes), %d already there, %d failed, snapshot %s",

@@ -6,9 +6,12 @@ check interval so that "it noticed the change" happens within the test.
 
 from __future__ import annotations
 
+import gzip
 import os
 import secrets
 import socket
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app import autosync
 from app.autosync import (
     NO_REMOTE,
     PAUSED,
@@ -29,8 +33,9 @@ from app.autosync import (
 )
 from app.catalog.models import Blob
 from app.remote import RemoteConfig, remote_file, save_remote
-from app.sync import ERROR, OFFLINE, UP_TO_DATE, Syncer
+from app.sync import ERROR, OFFLINE, UP_TO_DATE, Syncer, list_snapshots
 from app.vault import Vault
+from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
 
 pytestmark = pytest.mark.usefixtures("aws_chain")
@@ -53,15 +58,25 @@ class Recorder:
 
 
 class CountingFactory:
-    """Makes syncers (one worker, so pausing between blobs is observable) and counts them."""
+    """Makes syncers (one worker, so pausing between blobs is observable); counts them
+    and the catalog snapshots they make."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self.made = 0
+        self.snapshots = 0
 
     def __call__(self, **kwargs: Any) -> Syncer:
         self.made += 1
-        return Syncer.for_vault(self.vault, workers=1, **kwargs)
+        syncer = Syncer.for_vault(self.vault, workers=1, **kwargs)
+        make_snapshot = syncer.snapshot
+
+        def counted(force: bool = False) -> str | None:
+            self.snapshots += 1
+            return make_snapshot(force=force)
+
+        syncer.snapshot = counted  # type: ignore[method-assign]
+        return syncer
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -90,9 +105,9 @@ def _import(vault: Vault, tmp_path: Path, count: int, size: int = 256) -> None:
 
 
 @pytest.fixture
-def remote(vault: Vault, s3_spec: RemoteSpec) -> RemoteSpec:
-    save_remote(vault.paths, RemoteConfig(s3_spec, "chain"))
-    return s3_spec
+def remote(vault: Vault, spec: RemoteSpec) -> RemoteSpec:
+    save_remote(vault.paths, RemoteConfig(spec, "chain"))
+    return spec
 
 
 @pytest.fixture
@@ -149,21 +164,23 @@ def test_an_unchanged_catalog_is_not_synced_again(
     _import(vault, tmp_path, 2)
     auto, _, factory = started(check_every=0.02)
     wait_for(lambda: auto.state.status == UP_TO_DATE)
+    time.sleep(0.5)  # its own commits are seen once more: one run that finds nothing
     runs = factory.made
-    time.sleep(0.5)  # some 25 looks at the catalog
+    assert runs <= 2
+    time.sleep(0.5)  # some 25 more looks at the catalog
     assert factory.made == runs
     auto.sync_now()
     wait_for(lambda: factory.made == runs + 1)
 
 
 def test_without_a_remote_it_waits_for_one(
-    vault: Vault, s3_spec: RemoteSpec, tmp_path: Path, started: Any
+    vault: Vault, spec: RemoteSpec, tmp_path: Path, started: Any
 ) -> None:
     _import(vault, tmp_path, 2)
     auto, _, factory = started()
     wait_for(lambda: auto.state.status == NO_REMOTE)
     assert factory.made == 0 and _pending(vault) == 2
-    save_remote(vault.paths, RemoteConfig(s3_spec, "chain"))  # as `remote set` would
+    save_remote(vault.paths, RemoteConfig(spec, "chain"))  # as `remote set` would
     wait_for(lambda: auto.state.status == UP_TO_DATE and _pending(vault) == 0)
 
 
@@ -235,3 +252,45 @@ def test_close_stops_a_running_sync_and_the_next_one_finishes(
     assert "uploading" not in states and "failed" not in states, states
     auto2, _, _ = started()
     wait_for(lambda: auto2.state.status == UP_TO_DATE and _pending(vault) == 0)
+
+
+def test_a_burst_of_changes_costs_few_snapshots_and_the_last_is_in_one(
+    vault: Vault,
+    remote: RemoteSpec,
+    tmp_path: Path,
+    started: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(autosync, "SNAPSHOT_MIN", 1.0)
+    _import(vault, tmp_path, 1)
+    file_id = vault.require_file(
+        f"/{next(iter(vault.list_folder(vault.root_id).folders)).name}/file-000.bin"
+    )
+    auto, _, factory = started(check_every=0.02)
+    wait_for(lambda: auto.state.status == UP_TO_DATE and factory.snapshots == 1)
+    for i in range(40):  # a rename every 50 ms for two seconds
+        vault.rename_file(file_id, f"renamed-{i:02}.bin")
+        time.sleep(0.05)
+    assert factory.made > 5  # it kept looking...
+    # ...but snapshotted at most once a second, then once more for the last change.
+    wait_for(lambda: _newest_snapshot_has(remote, "renamed-39.bin"), 30)
+    assert factory.snapshots <= 5, factory.snapshots
+
+
+def _newest_snapshot_has(spec: RemoteSpec, name: str) -> bool:
+    store = S3BlobStore(spec, None)
+    keys = list_snapshots(store)
+    if not keys:
+        return False
+    packed = store.client.get_object(Bucket=spec.bucket, Key=keys[-1])["Body"].read()
+    with tempfile.TemporaryDirectory() as scratch:
+        catalog = Path(scratch) / "catalog.sqlite3"
+        catalog.write_bytes(gzip.decompress(packed))
+        connection = sqlite3.connect(catalog)
+        try:
+            return (
+                connection.execute("SELECT 1 FROM file WHERE name = ?", (name,)).fetchone()
+                is not None
+            )
+        finally:
+            connection.close()
