@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.core import VaultBase
+from app.credentials import NoRemote
 from app.errors import VaultError
-from app.remote import load_remote
 from app.sync import (
     CANCELLED,
     ERROR,
@@ -259,10 +259,10 @@ class AutoSync:
     def _sync_once(self, snapshot: bool) -> tuple[str, SyncReport | None]:
         """One sync (with a catalog snapshot or not); its final status, also published."""
         try:
-            if load_remote(self.vault.paths) is None:
-                self._publish(status=NO_REMOTE, message="", failed=0, progress=None)
-                return NO_REMOTE, None
             syncer = self._make_syncer(progress=self._on_progress, cancel=self._cancel)
+        except NoRemote:
+            self._publish(status=NO_REMOTE, message="", failed=0, progress=None)
+            return NO_REMOTE, None
         except VaultError as exc:
             self._publish(status=ERROR, message=_text(exc))
             return ERROR, None

@@ -209,18 +209,11 @@ class Cleaner:
 
     @classmethod
     def for_vault(cls, vault: VaultBase, **kwargs: Any) -> Cleaner:
-        """A cleaner for the vault's saved remote and keys; :class:`VaultError` if none is set."""
-        from app.credentials import load_keys
-        from app.remote import load_remote
+        """A cleaner for the vault's saved remote and keys; :class:`NoRemote` if none is set."""
+        from app.credentials import open_remote
 
-        config = load_remote(vault.paths)
-        if config is None:
-            raise VaultError(
-                "This vault has no remote to clean up.",
-                "Set one with `mediavault remote set --bucket NAME`.",
-            )
-        credentials = load_keys(config)
-        return cls(vault, S3BlobStore(config.spec, credentials), credentials, **kwargs)
+        store, credentials = open_remote(vault.paths)
+        return cls(vault, store, credentials, **kwargs)
 
     def run(
         self,

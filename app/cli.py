@@ -666,19 +666,17 @@ class _LazyRemoteStore:
     def _get(self) -> Any:
         with self._lock:
             if self._store is None:
-                from app.credentials import load_keys
+                from app.credentials import NoRemote, open_remote
                 from app.errors import BlobMissing
-                from app.remote import load_remote
                 from app.space import NO_REMOTE_HINT
-                from storage.s3 import S3BlobStore
 
-                config = load_remote(self._vault.paths)
-                if config is None:
+                try:
+                    self._store = open_remote(self._vault.paths)[0]
+                except NoRemote:
                     raise BlobMissing(
                         "Some content is in the bucket only, and this vault has no remote.",
                         NO_REMOTE_HINT,
-                    )
-                self._store = S3BlobStore(config.spec, load_keys(config))
+                    ) from None
             return self._store
 
     def stat(self, blob_hash: str) -> int:

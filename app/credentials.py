@@ -18,7 +18,9 @@ import keyring.backends.fail
 import keyring.errors
 
 from app.errors import VaultError
-from app.remote import RemoteConfig
+from app.paths import VaultPaths
+from app.remote import RemoteConfig, load_remote
+from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials
 
 log = logging.getLogger(__name__)
@@ -125,3 +127,23 @@ def forget_keys(config: RemoteConfig) -> bool:
         raise _failed("delete", exc) from None
     log.info("keys forgotten for %s", keyring_user(config))
     return True
+
+
+class NoRemote(VaultError):
+    """The vault has no remote bucket set."""
+
+
+def open_remote(paths: VaultPaths) -> tuple[S3BlobStore, Credentials | None]:
+    """The vault's bucket as a store, and the keys it was made with (None: the AWS chain).
+
+    Raises :class:`NoRemote` when no remote is set, and :class:`VaultError` when
+    the remote settings or the keyring cannot be read.
+    """
+    config = load_remote(paths)
+    if config is None:
+        raise NoRemote(
+            "This vault has no remote bucket.",
+            "Set one with `mediavault remote set --bucket NAME`.",
+        )
+    keys = load_keys(config)
+    return S3BlobStore(config.spec, keys), keys

@@ -54,6 +54,9 @@ from storage.s3 import S3BlobStore, translate_error
 log = logging.getLogger(__name__)
 
 BATCH = 256  # blobs selected (and waited for) at a time
+# From this many blobs in a batch, one listing of the bucket replaces the HEAD
+# each upload would otherwise start with (for the blobs it shows are absent).
+LIST_FROM = 16
 KEEP_SNAPSHOTS = 5
 PROGRESS_INTERVAL = 0.1  # seconds: at most 10 progress reports a second
 SNAPSHOT_SHA256 = "mediavault-sha256"  # object metadata: hash of the uncompressed copy
@@ -210,17 +213,10 @@ class Syncer:
 
     @classmethod
     def for_vault(cls, vault: VaultBase, **kwargs: Any) -> Syncer:
-        """A syncer for the vault's saved remote and keys; :class:`VaultError` if none is set."""
-        from app.credentials import load_keys
-        from app.remote import load_remote
+        """A syncer for the vault's saved remote and keys; :class:`NoRemote` if none is set."""
+        from app.credentials import open_remote
 
-        config = load_remote(vault.paths)
-        if config is None:
-            raise VaultError(
-                "This vault has no remote to sync to.",
-                "Set one with `mediavault remote set --bucket NAME`.",
-            )
-        return cls(vault, S3BlobStore(config.spec, load_keys(config)), **kwargs)
+        return cls(vault, open_remote(vault.paths)[0], **kwargs)
 
     # -- control -------------------------------------------------------------------
 
@@ -348,7 +344,7 @@ class Syncer:
         self._bytes_done, self._bytes_total, self._sent = 0, int(total), 0
         self._emit(SYNCING, force=True)
 
-        def one(blob_hash: str, size: int, upload_id: str | None) -> None:
+        def one(blob_hash: str, size: int, upload_id: str | None, absent: bool) -> None:
             self._wait_if_paused()
             if self._should_stop() or not self._claim(blob_hash):
                 return
@@ -372,6 +368,7 @@ class Syncer:
                     progress=on_bytes,
                     upload_id=upload_id,
                     on_upload_id=persist,
+                    absent=absent,
                 )
             except RemoteError as exc:
                 if exc.kind == "unreachable":
@@ -420,7 +417,14 @@ class Syncer:
                 if not batch:
                     break
                 after = batch[-1].hash
-                futures = [pool.submit(one, r.hash, r.size, r.upload_id) for r in batch]
+                # Absent per one listing: no HEAD before (a small file's PUT costs the
+                # service about what that HEAD does); the others are asked one by one.
+                absent = (
+                    self.store.absent([r.hash for r in batch]) if len(batch) >= LIST_FROM else set()
+                )
+                futures = [
+                    pool.submit(one, r.hash, r.size, r.upload_id, r.hash in absent) for r in batch
+                ]
                 for future in futures:
                     future.result()  # a bug in a worker surfaces here
 

@@ -67,8 +67,8 @@ class CountingFactory:
         self.snapshots = 0
 
     def __call__(self, **kwargs: Any) -> Syncer:
-        self.made += 1
         syncer = Syncer.for_vault(self.vault, workers=1, **kwargs)
+        self.made += 1
         make_snapshot = syncer.snapshot
 
         def counted(force: bool = False) -> str | None:
