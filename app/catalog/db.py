@@ -40,7 +40,9 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 def _on_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
     # instead of failing halfway with "database is locked" on lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+    conn.exec_driver_sql(
+        "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
+    )
 
 
 def create_catalog_engine(path: Path) -> Engine:

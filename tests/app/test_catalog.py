@@ -80,6 +80,29 @@ def test_pragmas(vault: VaultBase) -> None:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
 
 
+def _other_writer_gets_in(vault: VaultBase) -> bool:
+    other = sqlite3.connect(vault.paths.catalog, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return False
+    else:
+        other.execute("ROLLBACK")
+        return True
+    finally:
+        other.close()
+
+
+def test_writing_holds_the_write_lock_from_the_start(vault: VaultBase) -> None:
+    """Writers queue on the busy timeout; a deferred BEGIN would fail at once on upgrade."""
+    with vault.writing():
+        assert not _other_writer_gets_in(vault)
+    with vault.reading() as session:
+        session.execute(text("SELECT 1 FROM folder")).all()
+        assert _other_writer_gets_in(vault)
+
+
 def test_foreign_keys_are_enforced(vault: VaultBase) -> None:
     with pytest.raises(IntegrityError), vault.writing() as session:
         session.execute(
