@@ -313,6 +313,7 @@ class SpaceOps(VaultBase):
                 break
             if not confirmed:
                 report.kept_unconfirmed += 1
+                self._upload_again(blob_hash)
                 continue
             if self._evict(blob_hash):
                 report.evicted += 1
@@ -321,6 +322,23 @@ class SpaceOps(VaultBase):
                 local -= size
         report.local_bytes = self.local_bytes()
         return report
+
+    def _upload_again(self, blob_hash: str) -> None:
+        """The bucket lacks the copy of a blob marked completed: the next sync sends it.
+
+        (A bucket that is missing altogether also answers HEAD with a bare 404; its
+        blobs then wait for a sync, which reports the missing bucket.)
+        """
+        with self.writing() as session:
+            session.execute(
+                update(Blob)
+                .where(
+                    Blob.hash == blob_hash,
+                    Blob.remote_state == "completed",
+                    Blob.local_state == "present",
+                )
+                .values(remote_state="pending", upload_id=None)
+            )
 
     def _evict(self, blob_hash: str) -> bool:
         """Mark the blob evicted (rechecking, under the write lock) and then remove its file."""
