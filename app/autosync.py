@@ -54,6 +54,9 @@ RETRY_MAX = 600.0  # longest wait between retries
 # catalog takes a while to copy and compress).
 SNAPSHOT_MIN = 60.0
 SNAPSHOT_SHARE = 0.05
+# The bucket's listing is checked against the catalog (see Syncer's audit) on the
+# first sync and then daily: a request per 1,000 blobs is too much for every change.
+AUDIT_EVERY = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ class AutoSync:
         snapshot_owed = True  # the catalog changed since the last snapshot
         snapshot_at = -float("inf")  # monotonic time of the last snapshot
         snapshot_gap = SNAPSHOT_MIN
+        audit_at = -float("inf")
         while not self._closing.is_set():
             self._wake.wait(wait)
             self._wake.clear()
@@ -242,7 +246,10 @@ class AutoSync:
             # Read before syncing: a commit made while it runs is seen next time.
             seen = version
             snapshot = snapshot_owed and (forced or snapshot_wait <= 0)
-            status, report = self._sync_once(snapshot)
+            audit = time.monotonic() - audit_at >= AUDIT_EVERY
+            status, report = self._sync_once(snapshot, audit)
+            if report is not None and audit and status != OFFLINE:
+                audit_at = time.monotonic()
             if report is not None and snapshot and report.ok:
                 snapshot_owed = False
                 snapshot_at = time.monotonic()
@@ -256,10 +263,10 @@ class AutoSync:
             else:
                 retry = None
 
-    def _sync_once(self, snapshot: bool) -> tuple[str, SyncReport | None]:
-        """One sync (with a catalog snapshot or not); its final status, also published."""
+    def _sync_once(self, snapshot: bool, audit: bool) -> tuple[str, SyncReport | None]:
+        """One sync (with a catalog snapshot, an audit or not); its final status, published."""
         try:
-            syncer = self._make_syncer(progress=self._on_progress, cancel=self._cancel)
+            syncer = self._make_syncer(progress=self._on_progress, cancel=self._cancel, audit=audit)
         except NoRemote:
             self._publish(status=NO_REMOTE, message="", failed=0, progress=None)
             return NO_REMOTE, None

@@ -4,11 +4,15 @@
 (no Qt). One :meth:`Syncer.run`:
 
 1. puts rows left ``uploading`` by a crash back to ``pending``, keeping their
-   ``upload_id`` so that their multipart upload resumes;
+   ``upload_id`` so that their multipart upload resumes, and (``audit``) puts
+   back to ``pending`` every ``completed`` blob the bucket no longer lists;
 2. walks the blobs ``pending`` or ``failed`` (failed ones are retried on every
    sync) in batches ordered by hash, and uploads them on a thread pool. Each blob
    is marked ``uploading`` in its own short write transaction just before it
    starts; a multipart upload id is written to the row as soon as it exists.
+   A batch of at least :data:`LIST_FROM` blobs first lists the bucket once
+   (:meth:`~storage.s3.S3BlobStore.absent`): the blobs it lacks are sent
+   without the HEAD that otherwise asks whether the bucket has them already.
    Success: ``completed``. A refusal (or an error that outlived the store's
    retries): ``failed``, ``attempts + 1`` and ``last_error``. No connection at all:
    the blob goes back to ``pending`` and the sync stops as "offline": the blobs
@@ -54,6 +58,7 @@ from storage.s3 import S3BlobStore, translate_error
 log = logging.getLogger(__name__)
 
 BATCH = 256  # blobs selected (and waited for) at a time
+AUDIT_PAGE = 10_000  # completed hashes compared with the bucket's listing at a time
 # From this many blobs in a batch, one listing of the bucket replaces the HEAD
 # each upload would otherwise start with (for the blobs it shows are absent).
 LIST_FROM = 16
@@ -106,6 +111,8 @@ class SyncReport:
         already_present: blobs the bucket already held (nothing sent).
         failed: ``(hash, message)`` for each blob that failed (retried next sync).
         skipped: blobs not uploaded because they have no local copy.
+        lost_remote: blobs marked uploaded that the bucket no longer held (put
+            back to pending: sent again if still here, else among ``skipped``).
         snapshot_key: the key of the catalog snapshot uploaded, or None.
         snapshot_error: why the snapshot could not be made, or "".
         snapshot_seconds: how long making (and sending) the snapshot took.
@@ -117,6 +124,7 @@ class SyncReport:
     already_present: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: int = 0
+    lost_remote: int = 0
     snapshot_key: str | None = None
     snapshot_error: str = ""
     snapshot_seconds: float = 0.0
@@ -188,6 +196,7 @@ class Syncer:
         progress: Callable[[SyncProgress], None] | None = None,
         cancel: threading.Event | None = None,
         keep_snapshots: int = KEEP_SNAPSHOTS,
+        audit: bool = True,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -197,6 +206,7 @@ class Syncer:
         self.store = store
         self.workers = workers
         self.keep_snapshots = keep_snapshots
+        self.audit = audit
         self._progress = progress
         self._cancel = cancel if cancel is not None else threading.Event()
         self._running = threading.Event()
@@ -242,19 +252,27 @@ class Syncer:
         with self.vault.writing() as session:
             session.execute(update(Blob).where(Blob.hash == blob_hash).values(**values))
 
+    # The two writes every blob makes go to the driver directly: through the ORM's
+    # bulk UPDATE they cost ~0.5 ms each, a third of a small file's upload.
+
     def _claim(self, blob_hash: str) -> bool:
         """Mark the blob ``uploading`` if it still waits for upload and is here."""
         with self.vault.writing() as session:
-            result = session.execute(
-                update(Blob)
-                .where(
-                    Blob.hash == blob_hash,
-                    Blob.remote_state.in_(("pending", "failed")),
-                    Blob.local_state == "present",
-                )
-                .values(remote_state="uploading")
+            result = session.connection().exec_driver_sql(
+                "UPDATE blob SET remote_state = 'uploading' WHERE hash = ?"
+                " AND remote_state IN ('pending', 'failed') AND local_state = 'present'",
+                (blob_hash,),
             )
-            return bool(getattr(result, "rowcount", 0))
+            return bool(result.rowcount)
+
+    def _completed(self, blob_hash: str) -> None:
+        """Mark the blob ``completed`` (it is in the bucket, verified)."""
+        with self.vault.writing() as session:
+            session.connection().exec_driver_sql(
+                "UPDATE blob SET remote_state = 'completed', upload_id = NULL,"
+                " last_error = NULL WHERE hash = ?",
+                (blob_hash,),
+            )
 
     def _fail(self, blob_hash: str, message: str) -> None:
         self._set(
@@ -328,6 +346,13 @@ class Syncer:
             session.execute(
                 update(Blob).where(Blob.remote_state == "uploading").values(remote_state="pending")
             )
+        if self.audit:
+            try:
+                report.lost_remote = self._audit()
+            except RemoteError as exc:
+                log.warning("could not list the bucket to check its copies: %s", exc)
+                if exc.kind == "unreachable":
+                    self._stop.set()  # offline: nothing to do this time
         waiting = Blob.remote_state.in_(("pending", "failed"))
         with self.vault.reading() as session:
             count, total = session.execute(
@@ -392,7 +417,7 @@ class Syncer:
             except BaseException:
                 self._set(blob_hash, remote_state="pending")
                 raise
-            self._set(blob_hash, remote_state="completed", upload_id=None, last_error=None)
+            self._completed(blob_hash)
             with report_lock:
                 if reported:
                     report.uploaded += 1
@@ -459,6 +484,56 @@ class Syncer:
             report.snapshot_key or "none",
         )
         return report
+
+    def _audit(self) -> int:
+        """Put back to pending every blob marked completed that the bucket does not list.
+
+        A bucket emptied or pruned behind the vault's back must not be trusted
+        forever: a blob still here goes up again, one that was evicted shows as
+        skipped (no copy anywhere) instead of as safely stored. One listing of the
+        blob prefix (a request per 1,000 blobs), walked beside the catalog's
+        completed hashes in the same order, so memory stays flat for any vault
+        size. Returns how many were put back.
+        """
+        listed = self.store.list()  # S3 lists keys in ascending order: hash order here
+        remote = next(listed, None)
+        gone: list[str] = []
+        lost = 0
+        after = ""
+        while True:
+            with self.vault.reading() as session:
+                page = session.scalars(
+                    select(Blob.hash)
+                    .where(Blob.remote_state == "completed", Blob.hash > after)
+                    .order_by(Blob.hash)
+                    .limit(AUDIT_PAGE)
+                ).all()
+            if not page:
+                break
+            after = page[-1]
+            for blob_hash in page:
+                while remote is not None and remote < blob_hash:
+                    remote = next(listed, None)
+                if remote != blob_hash:
+                    gone.append(blob_hash)
+            lost += self._pending_again(gone)
+            gone = []
+        if lost:
+            log.warning("%d blobs marked uploaded are missing from the bucket", lost)
+        return lost
+
+    def _pending_again(self, hashes: list[str]) -> int:
+        for start in range(0, len(hashes), BATCH):
+            with self.vault.writing() as session:
+                session.execute(
+                    update(Blob)
+                    .where(
+                        Blob.hash.in_(hashes[start : start + BATCH]),
+                        Blob.remote_state == "completed",
+                    )
+                    .values(remote_state="pending", upload_id=None)
+                )
+        return len(hashes)
 
     def _undo_bytes(self, sent: int) -> None:
         with self._lock:
