@@ -686,6 +686,78 @@ class _LazyRemoteStore:
         self._get().download(blob_hash, target)
 
 
+def cmd_free_space(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Remove local copies the bucket holds; they download again when needed."""
+    from app.space import SpaceReport
+
+    budget = parse_size(args.budget) if args.budget is not None else None
+    targets = [vault.resolve(p) for p in args.paths]
+    files = [item_id for kind, item_id in targets if kind == "file"]
+    scopes: list[dict[str, Any]] = [{"folder_id": i} for kind, i in targets if kind == "folder"]
+    if files:
+        scopes.append({"file_ids": files})
+    if not targets:
+        scopes.append({})  # the whole vault
+    store = _LazyRemoteStore(vault)
+    total = SpaceReport()
+    for scope in scopes:
+        part = vault.free_up_space(store, budget_bytes=budget, **scope)
+        for name in (
+            "evicted",
+            "freed_bytes",
+            "kept_not_uploaded",
+            "kept_pinned",
+            "kept_unconfirmed",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.local_bytes, total.error = part.local_bytes, part.error
+        if part.error:
+            break
+    out.data(
+        {
+            "ok": not total.error,
+            "evicted": total.evicted,
+            "freed_bytes": total.freed_bytes,
+            "kept_not_uploaded": total.kept_not_uploaded,
+            "kept_pinned": total.kept_pinned,
+            "kept_unconfirmed": total.kept_unconfirmed,
+            "local_bytes": total.local_bytes,
+            "error": total.error,
+        }
+    )
+    out.line(
+        f"Freed {human_size(total.freed_bytes)} from {_count(total.evicted, 'file')}: "
+        "in the bucket only now, downloaded again when opened or exported."
+    )
+    if total.kept_not_uploaded:
+        out.line(f"Kept {total.kept_not_uploaded}: not uploaded yet (run `{PROG} sync`).")
+    if total.kept_pinned:
+        out.line(f"Kept {total.kept_pinned}: kept on this device (`{PROG} keep --off` frees them).")
+    if total.kept_unconfirmed:
+        out.line(
+            f"Kept {total.kept_unconfirmed}: the bucket does not have them; "
+            f"`{PROG} sync` sends them again."
+        )
+    out.line(f"Content on this computer: {human_size(total.local_bytes)}.")
+    if total.error:
+        out.note(f"Stopped early: {total.error}")
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def cmd_keep(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Keep files on this device (fetching them now), or let free-space remove them again."""
+    ids = [vault.require_file(p) for p in args.paths]
+    fetched = vault.keep_on_device(ids, not args.off, _LazyRemoteStore(vault))
+    paths = [vault.path_of("file", i) for i in ids]
+    out.data({"keep_on_device": not args.off, "files": paths, "downloaded": fetched})
+    for path in paths:
+        out.line(f"{'No longer kept' if args.off else 'Kept'} on this device: {path}")
+    if fetched:
+        out.line(f"Downloaded {_count(fetched, 'file')} from the bucket.")
+    return EXIT_OK
+
+
 def cmd_export(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     """Export folders and files to disk."""
     if vault.remote_store is None:
@@ -1047,6 +1119,7 @@ def cmd_sync(vault: Vault, args: argparse.Namespace, out: Output) -> int:
             "uploaded_bytes": report.uploaded_bytes,
             "already_present": report.already_present,
             "skipped": report.skipped,
+            "lost_remote": report.lost_remote,
             "failed": [{"hash": h, "error": e} for h, e in report.failed],
             "snapshot": report.snapshot_key,
             "snapshot_error": report.snapshot_error,
@@ -1058,6 +1131,11 @@ def cmd_sync(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     )
     for blob_hash, error in report.failed:
         out.line(f"  {blob_hash[:12]}…: {error}")
+    if report.lost_remote:
+        out.line(
+            f"{_count(report.lost_remote, 'file')} marked as uploaded were missing from the "
+            "bucket; those still on this computer were sent again."
+        )
     if report.skipped:
         out.line(f"{_count(report.skipped, 'file')} not uploaded: no local copy.")
     if report.snapshot_key:
@@ -1581,6 +1659,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", required=True, metavar="DIR", help="directory on disk (created if missing)"
     )
     p.add_argument("--version", type=int, metavar="N", help="export version N of a single file")
+
+    p = _command(
+        subs,
+        "free-space",
+        cmd_free_space,
+        "Remove local copies of files the bucket holds (they download again when opened).",
+        """
+        mediavault free-space /Videos/2019
+        mediavault free-space --budget 20G
+        mediavault free-space /Photos/raw.cr2 /Photos/raw2.cr2
+        """,
+        common,
+    )
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: the whole vault)"
+    )
+    p.add_argument(
+        "--budget",
+        metavar="SIZE",
+        help="stop once the content on this computer is at most SIZE (older versions "
+        "and files not changed for longest go first)",
+    )
+
+    p = _command(
+        subs,
+        "keep",
+        cmd_keep,
+        "Keep files on this computer, downloading them now if needed (--off to undo).",
+        "mediavault keep /Documents/passport.pdf\nmediavault keep /Documents/passport.pdf --off",
+        common,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--off", action="store_true", help="let free-space remove them again")
 
     p = _command(
         subs,

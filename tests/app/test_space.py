@@ -24,6 +24,7 @@ from app.paths import vault_paths
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.helpers.cli import Runner
 from tests.s3server import S3Endpoint
 
 
@@ -289,3 +290,40 @@ def test_opening_a_0001_vault_upgrades_it(tmp_path: Path) -> None:
         with vault.reading() as session:
             file = session.get(File, 7)
             assert file is not None and file.keep_on_device is False
+
+
+def test_cli_free_space_and_keep(
+    remote_vault: Vault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The commands a user runs: sync, free a folder, keep one file, free the rest."""
+    vault = remote_vault
+    (tmp_path / "src" / "Clips").mkdir(parents=True)
+    for i in range(3):
+        (tmp_path / "src" / "Clips" / f"clip-{i}.bin").write_bytes(bytes([i]) * (100_000 + i))
+    (tmp_path / "src" / "notes.txt").write_bytes(b"not uploaded yet")
+    assert vault.import_paths([tmp_path / "src" / "Clips"]).ok
+    run = Runner(vault.paths.data, capsys)
+    assert run("sync", "--no-snapshot").code == 0, run.err
+    assert vault.import_paths([tmp_path / "src" / "notes.txt"]).ok
+
+    data = run.json("free-space", "/Clips/clip-0.bin")
+    assert data["evicted"] == 1 and data["freed_bytes"] == 100_000
+    assert run("keep", "/Clips/clip-0.bin").code == 0, run.err
+    assert "Downloaded 1 file from the bucket." in run.out
+    assert _state(vault, _hash(vault, vault.require_file("/Clips/clip-0.bin"))) == "present"
+
+    run("free-space")
+    assert run.code == 0, run.err
+    assert "Freed 195.3 KB from 2 files" in run.out
+    assert "Kept 1: not uploaded yet" in run.out and "Kept 1: kept on this device" in run.out
+    exported = run("export", "/Clips", "--to", str(tmp_path / "out"))
+    assert exported.code == 0, run.err
+    for i in range(3):
+        assert (tmp_path / "out" / "Clips" / f"clip-{i}.bin").read_bytes() == bytes([i]) * (
+            100_000 + i
+        )
+
+    assert run("keep", "/Clips/clip-0.bin", "--off").code == 0
+    freed = run.json("free-space", "--budget", "0")  # the export fetched two back; clip-0 is free
+    assert freed["evicted"] == 3 and freed["local_bytes"] == len(b"not uploaded yet")
+    assert run("free-space", "/Nowhere").code != 0 and "Nowhere" in run.err
