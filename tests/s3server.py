@@ -30,10 +30,16 @@ class S3Endpoint:
     region: str
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on (free when asked; tests start servers on it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def down_url() -> str:
+    """The URL of an endpoint that is down: nothing listens there."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @contextmanager
@@ -48,7 +54,7 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
             os.environ.get("MEDIAVAULT_TEST_S3_REGION", "us-east-1"),
         )
         return
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

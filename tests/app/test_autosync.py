@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import os
 import secrets
-import socket
 import sqlite3
 import tempfile
 import threading
@@ -37,6 +36,7 @@ from app.sync import ERROR, OFFLINE, UP_TO_DATE, Syncer, list_snapshots
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
+from tests.s3server import down_url
 
 pytestmark = pytest.mark.usefixtures("aws_chain")
 
@@ -185,10 +185,7 @@ def test_without_a_remote_it_waits_for_one(
 def test_offline_waits_and_says_when_it_tries_again(
     vault: Vault, tmp_path: Path, started: Any
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    down = RemoteSpec("bucket", endpoint_url=f"http://127.0.0.1:{port}", addressing_style="path")
+    down = RemoteSpec("bucket", endpoint_url=down_url(), addressing_style="path")
     save_remote(vault.paths, RemoteConfig(down, "chain"))
     _import(vault, tmp_path, 2)
     auto, _, _ = started()

@@ -13,7 +13,7 @@ import gzip
 import hashlib
 import json
 import secrets
-import socket
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from app.vault import Vault
 from storage.blobstore import blob_key
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
+from tests.s3server import down_url
 
 pytestmark = pytest.mark.usefixtures("aws_chain")
 
@@ -95,19 +96,6 @@ def _start_upload(raw: Any, spec: RemoteSpec, key: str) -> tuple[str, datetime]:
 def _set_state(vault: Vault, blob_hash: str, **values: Any) -> None:
     with vault.writing() as session:
         session.execute(update(Blob).where(Blob.hash == blob_hash).values(**values))
-
-
-def _dead_spec(spec: RemoteSpec) -> RemoteSpec:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return RemoteSpec(
-        spec.bucket,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region=spec.region,
-        prefix="vault",
-        addressing_style="path",
-    )
 
 
 def _synced(vault: Vault, spec: RemoteSpec, tmp_path: Path, names: list[str]) -> None:
@@ -385,7 +373,7 @@ def test_unreachable_endpoint_changes_nothing(
     rows = _blobs(vault)
 
     with pytest.raises(StorageError) as caught:
-        Cleaner(vault, _store(_dead_spec(spec))).run()
+        Cleaner(vault, _store(replace(spec, endpoint_url=down_url()))).run()
 
     assert "could not list unfinished uploads" in caught.value.message
     assert "network" in caught.value.hint
@@ -463,7 +451,7 @@ def test_cli_cleanup_refusals(
     assert main(["--vault", home, "cleanup"]) == 1
     assert "no remote" in capsys.readouterr().err
 
-    save_remote(paths, RemoteConfig(_dead_spec(spec), "chain"))
+    save_remote(paths, RemoteConfig(replace(spec, endpoint_url=down_url()), "chain"))
     assert main(["--vault", home, "cleanup", "--json"]) == 1
     captured = capsys.readouterr()
     assert "error: Cannot clean up the bucket: could not list unfinished uploads" in captured.err

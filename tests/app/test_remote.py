@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +43,7 @@ from app.remote import (
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.conftest import MemoryKeyring
 from tests.helpers.cli import Runner
-from tests.s3server import S3Endpoint
+from tests.s3server import S3Endpoint, free_port
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")
 
@@ -76,12 +75,6 @@ def bucket(s3: S3Endpoint) -> str:
     name = "mv-test-" + secrets.token_hex(6)
     _raw_client(s3).create_bucket(Bucket=name)
     return name
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -348,7 +341,7 @@ def test_missing_bucket(run: Runner, s3: S3Endpoint) -> None:
 
 
 def test_unreachable_endpoint(run: Runner) -> None:
-    run("remote", "set", "--bucket", "abc", "--endpoint", f"http://127.0.0.1:{_free_port()}")
+    run("remote", "set", "--bucket", "abc", "--endpoint", f"http://127.0.0.1:{free_port()}")
     run("remote", "test", "--json")
     assert run.code == 1
     steps = json.loads(run.out)["steps"]

@@ -13,14 +13,15 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
+from app import sync as sync_module
 from app.catalog.models import Blob
 from app.cli import main
 from app.core import FileLock
@@ -29,6 +30,7 @@ from app.sync import SyncBusy, Syncer, SyncProgress
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
+from tests.s3server import down_url
 
 MiB = 1 << 20
 BIG = 6 * MiB + 123  # two parts of 5 MiB
@@ -121,6 +123,36 @@ def test_sync_uploads_every_blob_then_nothing(
     assert not {"PutObject", "UploadPart", "HeadObject"} & set(requests.names())
 
 
+def test_blobs_pruned_behind_our_back_are_sent_again(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit walks the bucket's listing beside the catalog, a page at a time."""
+    vault = remote_vault
+    _import(vault, tmp_path, small=40, big=False)
+    assert Syncer(vault, _store(spec)).run(snapshot=False).ok
+    hashes = [r.hash for r in _blobs(vault)]
+    pruned = set(hashes[::7])  # first, last pages and in between
+    for blob_hash in pruned:
+        raw.delete_object(Bucket=spec.bucket, Key=_store(spec).key(blob_hash))
+    monkeypatch.setattr(sync_module, "AUDIT_PAGE", 3)
+
+    store = _store(spec)
+    requests = Requests(store.client)
+    report = Syncer(vault, store).run(snapshot=False)
+
+    assert report.ok and report.lost_remote == len(pruned) == report.uploaded, report
+    sent = {p["Key"] for name, p in requests.calls if name == "PutObject"}
+    assert sent == {store.key(h) for h in pruned}
+    keys = {k.rsplit("/", 1)[1] for k in _objects(raw, spec.bucket, "vault/blobs/")}
+    assert keys == set(hashes)
+
+    # Without the audit, the next sync does not list the bucket at all.
+    quiet = _store(spec)
+    listed = Requests(quiet.client)
+    assert Syncer(vault, quiet, audit=False).run(snapshot=False).ok
+    assert "ListObjectsV2" not in listed.names()
+
+
 def test_blob_already_in_bucket_is_not_sent(
     remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
 ) -> None:
@@ -181,19 +213,6 @@ def test_interrupted_multipart_upload_resumes(
     assert hashlib.sha256(body).hexdigest() == blob.hash
 
 
-def _dead_spec(spec: RemoteSpec) -> RemoteSpec:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return RemoteSpec(
-        spec.bucket,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region=spec.region,
-        prefix="vault",
-        addressing_style="path",
-    )
-
-
 def test_offline_leaves_blobs_pending(
     remote_vault: Vault, spec: RemoteSpec, tmp_path: Path
 ) -> None:
@@ -201,7 +220,9 @@ def test_offline_leaves_blobs_pending(
     _import(vault, tmp_path, small=5, big=False)
     seen: list[SyncProgress] = []
 
-    report = Syncer(vault, _store(_dead_spec(spec)), workers=2, progress=seen.append).run()
+    report = Syncer(
+        vault, _store(replace(spec, endpoint_url=down_url())), workers=2, progress=seen.append
+    ).run()
 
     assert report.status == "offline" and not report.ok
     assert report.failed == [] and report.snapshot_key is None
@@ -291,7 +312,7 @@ def test_cli_sync_offline_and_without_remote(
     assert main(["--vault", home, "sync"]) == 1
     assert "no remote" in capsys.readouterr().err
 
-    save_remote(paths, RemoteConfig(_dead_spec(spec), "chain"))
+    save_remote(paths, RemoteConfig(replace(spec, endpoint_url=down_url()), "chain"))
     assert main(["--vault", home, "sync", "--workers", "1"]) == 1
     captured = capsys.readouterr()
     assert "Offline" in captured.err and "Traceback" not in captured.err + captured.out

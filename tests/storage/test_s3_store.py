@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +22,7 @@ from storage.retry import classify, with_retries
 from storage.s3 import MiB, S3BlobStore, translate_error
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.conftest import spec_for
-from tests.s3server import S3Endpoint
+from tests.s3server import S3Endpoint, down_url
 
 
 class RequestLog:
@@ -374,13 +373,10 @@ def test_missing_bucket(s3: S3Endpoint, s3_credentials: Credentials, tmp_path: P
 
 
 def test_endpoint_down(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
     secret = "another-secret-value"
     spec = RemoteSpec(
         bucket="mv-test-down",
-        endpoint_url=f"http://127.0.0.1:{port}",
+        endpoint_url=down_url(),
         region="us-east-1",
         addressing_style="path",
     )
