@@ -51,23 +51,43 @@ def bench(quick: bool) -> list[Section]:
             deep = vault.list_folder(folder, limit=200, after=deep_after)
             assert [f.name.casefold() for f in deep.files] == keys[N // 2 + 1 : N // 2 + 201]
             t_first = _time_many(lambda: vault.list_folder(folder, limit=200), repeat)
-            t_deep = _time_many(lambda: vault.list_folder(folder, limit=200, after=deep_after), repeat)
+            t_deep = _time_many(
+                lambda: vault.list_folder(folder, limit=200, after=deep_after), repeat
+            )
         finally:
             vault.close()
 
         raw = sqlite3.connect(catalog)
         cols = "id, name, kind, mime, size, modified_at, is_favorite"
-        q = (f"SELECT {cols} FROM file WHERE folder_id = ? AND trash_id IS NULL"
-             " {extra} ORDER BY name_key {limit}")
-        plan = " ".join(r[3] for r in raw.execute(
-            "EXPLAIN QUERY PLAN " + q.format(extra="", limit="LIMIT 201"), (folder,)))
-        r_first = _time_many(lambda: raw.execute(q.format(extra="", limit="LIMIT 201"), (folder,)).fetchall(), repeat)
-        r_deep = _time_many(lambda: raw.execute(q.format(extra="AND name_key > ?", limit="LIMIT 201"),
-                                                (folder, deep_after)).fetchall(), repeat)
-        r_offset = _time_many(lambda: raw.execute(q.format(extra="", limit=f"LIMIT 201 OFFSET {N // 2}"),
-                                                  (folder,)).fetchall(), max(10, repeat // 10))
-        r_all = _time_many(lambda: raw.execute(q.format(extra="", limit=""), (folder,)).fetchall(),
-                           3 if quick else 5)
+        q = (
+            f"SELECT {cols} FROM file WHERE folder_id = ? AND trash_id IS NULL"
+            " {extra} ORDER BY name_key {limit}"
+        )
+        plan = " ".join(
+            r[3]
+            for r in raw.execute(
+                "EXPLAIN QUERY PLAN " + q.format(extra="", limit="LIMIT 201"), (folder,)
+            )
+        )
+        r_first = _time_many(
+            lambda: raw.execute(q.format(extra="", limit="LIMIT 201"), (folder,)).fetchall(), repeat
+        )
+        r_deep = _time_many(
+            lambda: raw.execute(
+                q.format(extra="AND name_key > ?", limit="LIMIT 201"), (folder, deep_after)
+            ).fetchall(),
+            repeat,
+        )
+        r_offset = _time_many(
+            lambda: raw.execute(
+                q.format(extra="", limit=f"LIMIT 201 OFFSET {N // 2}"), (folder,)
+            ).fetchall(),
+            max(10, repeat // 10),
+        )
+        r_all = _time_many(
+            lambda: raw.execute(q.format(extra="", limit=""), (folder,)).fetchall(),
+            3 if quick else 5,
+        )
         raw.close()
 
     sec = Section(
@@ -77,10 +97,34 @@ def bench(quick: bool) -> list[Section]:
         f"`sqlite3` on the same catalog and index. Medians of {repeat} calls after a warm-up. "
         f"Query plan: `{plan}`.",
     )
-    sec.rows.append(Row("first page (200 rows by name)", fmt_ms(t_first), fmt_ms(r_first) + " raw SQL",
-                        f"{t_first / r_first:.1f}× raw", "< 10 ms", t_first < 0.010))
-    sec.rows.append(Row(f"deep page (`after=` row {N // 2:,})", fmt_ms(t_deep), fmt_ms(r_deep) + " raw keyset",
-                        f"{t_deep / r_deep:.1f}× raw", "< 10 ms", t_deep < 0.010))
-    sec.rows.append(Row("raw alternatives", "", f"OFFSET {N // 2:,}: {fmt_ms(r_offset)}; fetch all {N:,}: {fmt_ms(r_all)}",
-                        f"first page {r_all / t_first:.0f}× faster than fetch-all", "", None))
+    sec.rows.append(
+        Row(
+            "first page (200 rows by name)",
+            fmt_ms(t_first),
+            fmt_ms(r_first) + " raw SQL",
+            f"{t_first / r_first:.1f}× raw",
+            "< 10 ms",
+            t_first < 0.010,
+        )
+    )
+    sec.rows.append(
+        Row(
+            f"deep page (`after=` row {N // 2:,})",
+            fmt_ms(t_deep),
+            fmt_ms(r_deep) + " raw keyset",
+            f"{t_deep / r_deep:.1f}× raw",
+            "< 10 ms",
+            t_deep < 0.010,
+        )
+    )
+    sec.rows.append(
+        Row(
+            "raw alternatives",
+            "",
+            f"OFFSET {N // 2:,}: {fmt_ms(r_offset)}; fetch all {N:,}: {fmt_ms(r_all)}",
+            f"first page {r_all / t_first:.0f}× faster than fetch-all",
+            "",
+            None,
+        )
+    )
     return [sec]

@@ -50,7 +50,12 @@ def build(n: int) -> tuple[Path, Path, list[str]]:
     layout = []
     r = random.Random(99)
     for i in range(folders):
-        layout.append((CATEGORIES[i % len(CATEGORIES)], f"{r.randint(2008, 2024)}-{r.randint(1, 12):02} {i:04}"))
+        layout.append(
+            (
+                CATEGORIES[i % len(CATEGORIES)],
+                f"{r.randint(2008, 2024)}-{r.randint(1, 12):02} {i:04}",
+            )
+        )
     names_per = [gen.unique(min(PER_FOLDER, n - i * PER_FOLDER)) for i in range(folders)]
     all_names = [name for group in names_per for name in group]
     if (home / "done").exists():
@@ -85,8 +90,25 @@ def build(n: int) -> tuple[Path, Path, list[str]]:
 
 
 _WORD = re.compile(r"[^\W_]+")
-_EXTS = {"jpg", "jpeg", "png", "heic", "mp4", "mp3", "flac", "m4a", "pdf", "docx", "xlsx", "pptx",
-         "txt", "odt", "md", "csv", "zip"}
+_EXTS = {
+    "jpg",
+    "jpeg",
+    "png",
+    "heic",
+    "mp4",
+    "mp3",
+    "flac",
+    "m4a",
+    "pdf",
+    "docx",
+    "xlsx",
+    "pptx",
+    "txt",
+    "odt",
+    "md",
+    "csv",
+    "zip",
+}
 
 
 def queries(names: list[str], count: int, seed: int = 11) -> list[tuple[str, list[str]]]:
@@ -159,13 +181,23 @@ def bench(quick: bool) -> list[Section]:
     raw = sqlite3.connect(catalog)
     weights = ", ".join(str(w) for w in search_mod.WEIGHTS)
     for q, _ in qs[:20]:
-        raw.execute("SELECT rowid FROM search WHERE search MATCH ? LIMIT 100", (search_mod.fts_query(q),)).fetchall()
+        raw.execute(
+            "SELECT rowid FROM search WHERE search MATCH ? LIMIT 100", (search_mod.fts_query(q),)
+        ).fetchall()
     unranked = _per_query_median(
-        lambda q: raw.execute("SELECT rowid FROM search WHERE search MATCH ? LIMIT 100",
-                              (search_mod.fts_query(q[0]),)).fetchall(), qs)
+        lambda q: raw.execute(
+            "SELECT rowid FROM search WHERE search MATCH ? LIMIT 100", (search_mod.fts_query(q[0]),)
+        ).fetchall(),
+        qs,
+    )
     ranked = _per_query_median(
-        lambda q: raw.execute(f"SELECT rowid FROM search WHERE search MATCH ? ORDER BY bm25(search, {weights})"
-                              " LIMIT 100", (search_mod.fts_query(q[0]),)).fetchall(), qs)
+        lambda q: raw.execute(
+            f"SELECT rowid FROM search WHERE search MATCH ? ORDER BY bm25(search, {weights})"
+            " LIMIT 100",
+            (search_mod.fts_query(q[0]),),
+        ).fetchall(),
+        qs,
+    )
     # Ranking quality where only the newest CANDIDATES matches are ranked: the share of
     # our results whose exact bm25 score is at least as good as the 100th best overall.
     windowed, quality = 0, []
@@ -175,19 +207,30 @@ def bench(quick: bool) -> list[Section]:
         if total <= search_mod.CANDIDATES:
             continue
         windowed += 1
-        best = raw.execute(f"SELECT bm25(search, {weights}) AS s FROM search WHERE search MATCH ?"
-                           " ORDER BY s LIMIT 100", (e,)).fetchall()
+        best = raw.execute(
+            f"SELECT bm25(search, {weights}) AS s FROM search WHERE search MATCH ?"
+            " ORDER BY s LIMIT 100",
+            (e,),
+        ).fetchall()
         cut = best[-1][0] + 1e-9
-        scores = raw.execute(f"SELECT bm25(search, {weights}) FROM search WHERE search MATCH ?"
-                             " AND rowid IN (SELECT value FROM json_each(?))", (e, str(ids))).fetchall()
+        scores = raw.execute(
+            f"SELECT bm25(search, {weights}) FROM search WHERE search MATCH ?"
+            " AND rowid IN (SELECT value FROM json_each(?))",
+            (e, str(ids)),
+        ).fetchall()
         quality.append(sum(1 for (sc,) in scores if sc <= cut) / max(1, len(ids)))
     raw.close()
 
     for _, pats in qs[:10]:
-        subprocess.run(["plocate", "-d", str(pdb), "-i", "-l", "100", *pats], capture_output=True, check=False)
+        subprocess.run(
+            ["plocate", "-d", str(pdb), "-i", "-l", "100", *pats], capture_output=True, check=False
+        )
     ploc = _per_query_median(
-        lambda q: subprocess.run(["plocate", "-d", str(pdb), "-i", "-l", "100", *q[1]],
-                                 capture_output=True, check=False), qs)
+        lambda q: subprocess.run(
+            ["plocate", "-d", str(pdb), "-i", "-l", "100", *q[1]], capture_output=True, check=False
+        ),
+        qs,
+    )
 
     o50, o95 = _pcts(ours)
     u50, u95 = _pcts(unranked)
@@ -204,17 +247,66 @@ def bench(quick: bool) -> list[Section]:
         f"({sum(1 for f in found if f == 100)} of {count} queries hit the limit). Each query's "
         "time is its median over 3 passes through all of them, for every tool alike.",
     )
-    sec.rows.append(Row("ranked search p50", fmt_ms(o50), fmt_ms(p50) + " plocate", f"{p50 / o50:.2f}× plocate", "", None))
-    sec.rows.append(Row("ranked search p95", fmt_ms(o95), fmt_ms(p95) + " plocate", f"{p95 / o95:.2f}× plocate",
-                        "< 25 ms", o95 < 0.025))
-    sec.rows.append(Row("raw FTS5, unranked first 100 (p50 / p95)", "", f"{fmt_ms(u50)} / {fmt_ms(u95)}", "", "", None))
-    sec.rows.append(Row("raw FTS5, full bm25 top 100 (p50 / p95)", "", f"{fmt_ms(r50)} / {fmt_ms(r95)}", "", "", None))
+    sec.rows.append(
+        Row(
+            "ranked search p50",
+            fmt_ms(o50),
+            fmt_ms(p50) + " plocate",
+            f"{p50 / o50:.2f}× plocate",
+            "",
+            None,
+        )
+    )
+    sec.rows.append(
+        Row(
+            "ranked search p95",
+            fmt_ms(o95),
+            fmt_ms(p95) + " plocate",
+            f"{p95 / o95:.2f}× plocate",
+            "< 25 ms",
+            o95 < 0.025,
+        )
+    )
+    sec.rows.append(
+        Row(
+            "raw FTS5, unranked first 100 (p50 / p95)",
+            "",
+            f"{fmt_ms(u50)} / {fmt_ms(u95)}",
+            "",
+            "",
+            None,
+        )
+    )
+    sec.rows.append(
+        Row(
+            "raw FTS5, full bm25 top 100 (p50 / p95)",
+            "",
+            f"{fmt_ms(r50)} / {fmt_ms(r95)}",
+            "",
+            "",
+            None,
+        )
+    )
     if windowed:
-        sec.rows.append(Row(
-            f"queries matching > {search_mod.CANDIDATES:,} rows (ranked within the newest "
-            f"{search_mod.CANDIDATES:,}): results as good as the exact top 100",
-            f"{windowed} queries, mean {sum(quality) / len(quality):.0%}, worst {min(quality):.0%}",
-            "", "", "", None))
-    sec.rows.append(Row("catalog size per file", f"{size / n:,.0f} B", f"{pdb.stat().st_size / n:,.0f} B plocate",
-                        "", "", None))
+        sec.rows.append(
+            Row(
+                f"queries matching > {search_mod.CANDIDATES:,} rows (ranked within the newest "
+                f"{search_mod.CANDIDATES:,}): results as good as the exact top 100",
+                f"{windowed} queries, mean {sum(quality) / len(quality):.0%}, worst {min(quality):.0%}",
+                "",
+                "",
+                "",
+                None,
+            )
+        )
+    sec.rows.append(
+        Row(
+            "catalog size per file",
+            f"{size / n:,.0f} B",
+            f"{pdb.stat().st_size / n:,.0f} B plocate",
+            "",
+            "",
+            None,
+        )
+    )
     return [sec]

@@ -25,7 +25,9 @@ def add_folder(db: sqlite3.Connection, parent: int, name: str) -> int:
     return int(cur.lastrowid)
 
 
-def add_files(db: sqlite3.Connection, rows: Iterable[tuple[int, str]], seed: int, start_id: int) -> int:
+def add_files(
+    db: sqlite3.Connection, rows: Iterable[tuple[int, str]], seed: int, start_id: int
+) -> int:
     """Insert (folder_id, name) rows as files with one version and blob each; returns next id."""
     r = random.Random(seed)
     fid = start_id
@@ -35,17 +37,24 @@ def add_files(db: sqlite3.Connection, rows: Iterable[tuple[int, str]], seed: int
     def flush() -> None:
         db.executemany(
             "INSERT INTO blob(hash, size, local_state, remote_state, attempts, created_at)"
-            " VALUES (?, ?, 'present', 'pending', 0, ?)", blobs)
+            " VALUES (?, ?, 'present', 'pending', 0, ?)",
+            blobs,
+        )
         db.executemany(
             "INSERT INTO version(id, file_id, number, blob_hash, size, created_at, note, device,"
-            " index_note) VALUES (?, ?, 1, ?, ?, ?, '', 'bench', '')", versions)
+            " index_note) VALUES (?, ?, 1, ?, ?, ?, '', 'bench', '')",
+            versions,
+        )
         db.executemany(
             "INSERT INTO file(id, folder_id, name, name_key, description, mime, kind, is_favorite,"
             " current_version_id, size, created_at, modified_at) VALUES"
-            " (?, ?, ?, ?, '', ?, ?, 0, ?, ?, ?, ?)", files)
+            " (?, ?, ?, ?, '', ?, ?, 0, ?, ?, ?, ?)",
+            files,
+        )
         db.executemany(
             "INSERT INTO search(rowid, name, description, tags, content) VALUES (?, ?, '', '', '')",
-            search)
+            search,
+        )
         for lst in (blobs, versions, files, search):
             lst.clear()
 
@@ -57,7 +66,9 @@ def add_files(db: sqlite3.Connection, rows: Iterable[tuple[int, str]], seed: int
         mime, kind = mimes[ext]
         size = r.randint(10_000, 8_000_000)
         digest = hashlib.sha256(fid.to_bytes(8, "little")).hexdigest()
-        modified = f"20{r.randint(10, 24)}-{r.randint(1, 12):02}-{r.randint(1, 28):02} 12:00:00.000000"
+        modified = (
+            f"20{r.randint(10, 24)}-{r.randint(1, 12):02}-{r.randint(1, 28):02} 12:00:00.000000"
+        )
         blobs.append((digest, size, STAMP))
         versions.append((fid, fid, digest, size, STAMP))
         files.append((fid, folder_id, name, name_key(name), mime, kind, fid, size, STAMP, modified))
