@@ -33,6 +33,7 @@ from app.vault import Vault
 from storage.blobstore import blob_key
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
+from tests.helpers.buckets import object_keys
 from tests.s3server import down_url
 
 pytestmark = pytest.mark.usefixtures("aws_chain")
@@ -63,11 +64,6 @@ def _blobs(vault: Vault) -> list[tuple[Any, ...]]:
             (r.hash, r.remote_state, r.attempts, r.last_error, r.upload_id)
             for r in session.scalars(select(Blob).order_by(Blob.hash))
         ]
-
-
-def _objects(raw: Any, bucket: str, prefix: str = "") -> list[str]:
-    pages = raw.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
 def _uploads(raw: Any, bucket: str) -> list[tuple[str, str]]:
@@ -125,7 +121,7 @@ def test_unused_blob_is_deleted_and_nothing_else(
     ]
     for key in foreign:
         raw.put_object(Bucket=spec.bucket, Key=key, Body=b"not mine")
-    before = _objects(raw, spec.bucket)
+    before = object_keys(raw, spec.bucket)
     used = [_hash_of(vault, "/src/a.txt"), _hash_of(vault, "/src/b.txt")]
 
     report = Cleaner(vault, _store(spec)).run()
@@ -136,7 +132,7 @@ def test_unused_blob_is_deleted_and_nothing_else(
     ]
     assert report.deleted_bytes == len(b"nobody uses me")
     assert report.snapshots == 1 and report.kept_for_snapshots == 0
-    after = _objects(raw, spec.bucket)
+    after = object_keys(raw, spec.bucket)
     assert after == [k for k in before if k != spec.key("blobs", blob_key(orphan))]
     for blob_hash in used:
         assert spec.key("blobs", blob_key(blob_hash)) in after
@@ -152,7 +148,7 @@ def test_blob_used_only_by_a_retained_snapshot_is_kept(
     _synced(vault, spec, tmp_path, ["old.txt", "keep.txt"])
     old = _hash_of(vault, "/src/old.txt")
     old_key = spec.key("blobs", blob_key(old))
-    (first_snapshot,) = _objects(raw, spec.bucket, "vault/catalog/")
+    (first_snapshot,) = object_keys(raw, spec.bucket, "vault/catalog/")
     vault.delete_path("/src/old.txt")
     vault.empty_trash()  # the current catalog forgets the blob
     assert old not in {row[0] for row in _blobs(vault)}
@@ -163,14 +159,14 @@ def test_blob_used_only_by_a_retained_snapshot_is_kept(
 
     assert kept.ok and kept.deleted == [] and kept.kept_for_snapshots == 1
     assert kept.snapshots == 2
-    assert old_key in _objects(raw, spec.bucket)
+    assert old_key in object_keys(raw, spec.bucket)
 
     # Once that snapshot is pruned, nothing refers to the blob any more.
     raw.delete_object(Bucket=spec.bucket, Key=first_snapshot)
     gone = Cleaner(vault, _store(spec)).run()
     assert [b.hash for b in gone.deleted] == [old] and gone.kept_for_snapshots == 0
-    assert old_key not in _objects(raw, spec.bucket)
-    assert spec.key("blobs", blob_key(_hash_of(vault, "/src/keep.txt"))) in _objects(
+    assert old_key not in object_keys(raw, spec.bucket)
+    assert spec.key("blobs", blob_key(_hash_of(vault, "/src/keep.txt"))) in object_keys(
         raw, spec.bucket
     )
 
@@ -189,7 +185,7 @@ def test_blob_of_a_file_in_the_trash_is_kept(
     report = Cleaner(vault, store).run()
 
     assert report.ok and report.deleted == [] and report.kept_for_snapshots == 0
-    assert spec.key("blobs", blob_key(trashed)) in _objects(raw, spec.bucket)
+    assert spec.key("blobs", blob_key(trashed)) in object_keys(raw, spec.bucket)
 
 
 def test_an_unreadable_snapshot_blocks_every_deletion(
@@ -200,13 +196,13 @@ def test_an_unreadable_snapshot_blocks_every_deletion(
     orphan = _put_blob(raw, spec, b"orphan")
     damaged = "vault/catalog/catalog-20200101T000000-0badc0de.sqlite3.gz"
     raw.put_object(Bucket=spec.bucket, Key=damaged, Body=gzip.compress(b"not sqlite") + b"x")
-    before = _objects(raw, spec.bucket)
+    before = object_keys(raw, spec.bucket)
 
     report = Cleaner(vault, _store(spec)).run()
 
     assert not report.ok and report.deleted == []
     assert damaged in report.blocked
-    assert _objects(raw, spec.bucket) == before
+    assert object_keys(raw, spec.bucket) == before
     assert spec.key("blobs", blob_key(orphan)) in before
     assert list(vault.paths.cache.glob(".cleanup-*")) == []  # scratch copies removed
 
@@ -219,13 +215,13 @@ def test_no_snapshot_in_the_bucket_blocks_deletion(
     report = Cleaner(remote_vault, _store(spec)).run()
 
     assert not report.ok and report.deleted == [] and "no catalog snapshot" in report.blocked
-    assert spec.key("blobs", blob_key(orphan)) in _objects(raw, spec.bucket)
+    assert spec.key("blobs", blob_key(orphan)) in object_keys(raw, spec.bucket)
 
     assert main(["--vault", str(remote_vault.paths.data), "cleanup"]) == 1
     captured = capsys.readouterr()
     assert "No unused file was deleted" in captured.out
     assert "warning: nothing was deleted from the bucket" in captured.err
-    assert spec.key("blobs", blob_key(orphan)) in _objects(raw, spec.bucket)
+    assert spec.key("blobs", blob_key(orphan)) in object_keys(raw, spec.bucket)
 
 
 def test_a_failing_delete_is_reported(
@@ -248,7 +244,7 @@ def test_a_failing_delete_is_reported(
     assert not report.ok and report.deleted == []
     ((_, message),) = report.errors
     assert f"could not delete {orphan[:12]}" in message and "network" in message
-    assert spec.key("blobs", blob_key(orphan)) in _objects(raw, spec.bucket)
+    assert spec.key("blobs", blob_key(orphan)) in object_keys(raw, spec.bucket)
     assert report.reset == [stuck] and _blobs(vault)[0][1] == "pending"
 
 
@@ -307,7 +303,11 @@ def test_dry_run_changes_nothing(
     _set_state(vault, stuck, remote_state="uploading", upload_id="u-1")
     _set_state(vault, failed, remote_state="failed", attempts=3, last_error="AccessDenied")
     upload_id, initiated = _start_upload(raw, spec, spec.key("blobs", blob_key(orphan)))
-    objects, uploads, rows = _objects(raw, spec.bucket), _uploads(raw, spec.bucket), _blobs(vault)
+    objects, uploads, rows = (
+        object_keys(raw, spec.bucket),
+        _uploads(raw, spec.bucket),
+        _blobs(vault),
+    )
 
     report = Cleaner(vault, _store(spec), clock=lambda: initiated + timedelta(days=2)).run(
         dry_run=True, retry_failed=True
@@ -321,7 +321,7 @@ def test_dry_run_changes_nothing(
         (failed, 3, "AccessDenied")
     ]
     assert not report.retried
-    assert _objects(raw, spec.bucket) == objects
+    assert object_keys(raw, spec.bucket) == objects
     assert _uploads(raw, spec.bucket) == uploads
     assert _blobs(vault) == rows
 
@@ -360,7 +360,7 @@ def test_refused_while_a_sync_runs(remote_vault: Vault, spec: RemoteSpec, raw: A
             Cleaner(remote_vault, _store(spec)).run()
     finally:
         held.close()
-    assert spec.key("blobs", blob_key(orphan)) in _objects(raw, spec.bucket)
+    assert spec.key("blobs", blob_key(orphan)) in object_keys(raw, spec.bucket)
 
 
 def test_unreachable_endpoint_changes_nothing(
@@ -416,14 +416,14 @@ def test_cli_cleanup_text_json_and_dry_run(
     assert failed[:12] in captured.out and "4 attempts" in captured.out
     assert "/src/b.txt" in captured.out and "boom: AccessDenied" in captured.out
     assert "Dry run: nothing was changed." in captured.out
-    assert orphan_key in _objects(raw, spec.bucket)
+    assert orphan_key in object_keys(raw, spec.bucket)
 
     code = main(["--vault", home, "cleanup"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "Deleted 1 unused file (7 B)" in captured.out
     assert orphan_key not in captured.out  # counts only without --verbose
-    assert orphan_key not in _objects(raw, spec.bucket)
+    assert orphan_key not in object_keys(raw, spec.bucket)
 
     code = main(["--vault", home, "cleanup", "--status", "failed", "--json"])
     captured = capsys.readouterr()

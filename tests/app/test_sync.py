@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app import sync as sync_module
 from app.catalog.models import Blob
@@ -30,6 +30,7 @@ from app.sync import SyncBusy, Syncer, SyncProgress
 from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
+from tests.helpers.buckets import blob_rows, object_keys
 from tests.s3server import down_url
 
 MiB = 1 << 20
@@ -70,18 +71,6 @@ def _import(vault: Vault, tmp_path: Path, small: int = 30, big: bool = True) -> 
     assert report.ok, report.failed
 
 
-def _blobs(vault: Vault) -> list[Blob]:
-    with vault.reading() as session:
-        rows = list(session.scalars(select(Blob).order_by(Blob.hash)))
-        session.expunge_all()
-        return rows
-
-
-def _objects(raw: Any, bucket: str, prefix: str) -> list[str]:
-    pages = raw.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return [item["Key"] for page in pages for item in page.get("Contents", [])]
-
-
 def test_sync_uploads_every_blob_then_nothing(
     remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
 ) -> None:
@@ -92,10 +81,10 @@ def test_sync_uploads_every_blob_then_nothing(
 
     assert report.ok and report.status == "up to date"
     assert report.uploaded == 31 and report.failed == [] and report.already_present == 0
-    rows = _blobs(vault)
+    rows = blob_rows(vault)
     assert len(rows) == 31
     assert all(r.remote_state == "completed" and r.upload_id is None for r in rows)
-    keys = _objects(raw, spec.bucket, "vault/blobs/")
+    keys = object_keys(raw, spec.bucket, "vault/blobs/")
     assert sorted(k.rsplit("/", 1)[1] for k in keys) == [r.hash for r in rows]
     for key in keys:
         body = raw.get_object(Bucket=spec.bucket, Key=key)["Body"].read()
@@ -130,7 +119,7 @@ def test_blobs_pruned_behind_our_back_are_sent_again(
     vault = remote_vault
     _import(vault, tmp_path, small=40, big=False)
     assert Syncer(vault, _store(spec)).run(snapshot=False).ok
-    hashes = [r.hash for r in _blobs(vault)]
+    hashes = [r.hash for r in blob_rows(vault)]
     pruned = set(hashes[::7])  # first, last pages and in between
     for blob_hash in pruned:
         raw.delete_object(Bucket=spec.bucket, Key=_store(spec).key(blob_hash))
@@ -143,7 +132,7 @@ def test_blobs_pruned_behind_our_back_are_sent_again(
     assert report.ok and report.lost_remote == len(pruned) == report.uploaded, report
     sent = {p["Key"] for name, p in requests.calls if name == "PutObject"}
     assert sent == {store.key(h) for h in pruned}
-    keys = {k.rsplit("/", 1)[1] for k in _objects(raw, spec.bucket, "vault/blobs/")}
+    keys = {k.rsplit("/", 1)[1] for k in object_keys(raw, spec.bucket, "vault/blobs/")}
     assert keys == set(hashes)
 
     # Without the audit, the next sync does not list the bucket at all.
@@ -158,7 +147,7 @@ def test_blob_already_in_bucket_is_not_sent(
 ) -> None:
     vault = remote_vault
     _import(vault, tmp_path, small=2, big=False)
-    first = _blobs(vault)[0]
+    first = blob_rows(vault)[0]
     store = _store(spec)
     store.put(first.hash, vault.blobs.path(first.hash), first.size)
     requests = Requests(store.client)
@@ -167,8 +156,8 @@ def test_blob_already_in_bucket_is_not_sent(
 
     assert report.ok and report.already_present == 1 and report.uploaded == 1
     puts = [p["Key"] for name, p in requests.calls if name == "PutObject"]
-    assert puts == [store.key(r.hash) for r in _blobs(vault) if r.hash != first.hash]
-    assert all(r.remote_state == "completed" for r in _blobs(vault))
+    assert puts == [store.key(r.hash) for r in blob_rows(vault) if r.hash != first.hash]
+    assert all(r.remote_state == "completed" for r in blob_rows(vault))
 
 
 def test_interrupted_multipart_upload_resumes(
@@ -176,7 +165,7 @@ def test_interrupted_multipart_upload_resumes(
 ) -> None:
     vault = remote_vault
     _import(vault, tmp_path, small=0, big=True)
-    (blob,) = _blobs(vault)
+    (blob,) = blob_rows(vault)
     store = _store(spec)
     key = store.key(blob.hash)
     data = vault.blobs.path(blob.hash).read_bytes()
@@ -207,7 +196,7 @@ def test_interrupted_multipart_upload_resumes(
     assert parts == [2]
     assert "CreateMultipartUpload" not in requests.names()
     assert "ListParts" in requests.names()
-    (after,) = _blobs(vault)
+    (after,) = blob_rows(vault)
     assert after.remote_state == "completed" and after.upload_id is None
     body = raw.get_object(Bucket=spec.bucket, Key=key)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == blob.hash
@@ -228,7 +217,7 @@ def test_offline_leaves_blobs_pending(
     assert report.failed == [] and report.snapshot_key is None
     assert all(
         r.remote_state == "pending" and r.attempts == 0 and r.last_error is None
-        for r in _blobs(vault)
+        for r in blob_rows(vault)
     )
     assert seen[-1].status == "offline"
 
@@ -238,7 +227,7 @@ def test_damaged_local_copy_fails_then_is_retried(
 ) -> None:
     vault = remote_vault
     _import(vault, tmp_path, small=3, big=False)
-    victim = _blobs(vault)[1]
+    victim = blob_rows(vault)[1]
     path = vault.blobs.path(victim.hash)
     good = path.read_bytes()
     path.chmod(0o644)
@@ -249,16 +238,16 @@ def test_damaged_local_copy_fails_then_is_retried(
     assert report.status == "error" and report.snapshot_key is None
     assert [h for h, _ in report.failed] == [victim.hash]
     assert "damaged" in report.failed[0][1] and "verify" in report.failed[0][1]
-    row = next(r for r in _blobs(vault) if r.hash == victim.hash)
+    row = next(r for r in blob_rows(vault) if r.hash == victim.hash)
     assert (
         row.remote_state == "failed" and row.attempts == 1 and "damaged" in (row.last_error or "")
     )
-    assert _objects(raw, spec.bucket, "vault/catalog/") == []
+    assert object_keys(raw, spec.bucket, "vault/catalog/") == []
 
     path.write_bytes(good)
     again = Syncer(vault, _store(spec)).run()
     assert again.ok and again.uploaded == 1 and again.snapshot_key is not None
-    row = next(r for r in _blobs(vault) if r.hash == victim.hash)
+    row = next(r for r in blob_rows(vault) if r.hash == victim.hash)
     assert row.remote_state == "completed" and row.last_error is None
 
 
@@ -272,7 +261,7 @@ def test_only_the_newest_snapshots_are_kept(
         for _ in range(3)
     ]
     assert all(keys) and len(set(keys)) == 3
-    left = _objects(raw, spec.bucket, "vault/catalog/")
+    left = object_keys(raw, spec.bucket, "vault/catalog/")
     assert len(left) == 2 and keys[-1] in left
     # Unchanged catalog, no force: no new snapshot.
     assert Syncer(vault, _store(spec)).run().snapshot_key is None

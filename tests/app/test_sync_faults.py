@@ -38,9 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from app.catalog.models import Blob
 from app.errors import BlobMissing, StorageError
 from app.remote import RemoteConfig, save_remote
 from app.sync import Syncer, SyncProgress, SyncReport
@@ -48,6 +46,7 @@ from app.vault import Vault
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.faultproxy import FaultProxy, Faults, Logged
+from tests.helpers.buckets import blob_rows
 from tests.s3server import S3Endpoint, s3_endpoint
 
 MiB = 1 << 20
@@ -176,13 +175,6 @@ def _import(vault: Vault, src: Path) -> None:
     assert report.ok, report.failed
 
 
-def _blobs(vault: Vault) -> list[Blob]:
-    with vault.reading() as session:
-        rows = list(session.scalars(select(Blob).order_by(Blob.hash)))
-        session.expunge_all()
-        return rows
-
-
 def _bucket_blobs(raw: Any, bucket: str) -> dict[str, int]:
     """Blob hash → size of every blob object, listed at the endpoint itself."""
     found: dict[str, int] = {}
@@ -223,7 +215,7 @@ def _assert_completed_means_in_bucket(vault: Vault, raw: Any, bucket: str) -> No
     held = _bucket_blobs(raw, bucket)
     wrong = [
         b.hash[:12]
-        for b in _blobs(vault)
+        for b in blob_rows(vault)
         if b.remote_state == "completed" and held.get(b.hash) != b.size
     ]
     assert wrong == [], f"marked completed but not in the bucket: {wrong}"
@@ -317,7 +309,7 @@ def test_300_files_sync_and_come_back_through_faults(
     statuses = Counter(e.status for e in proxy.log if e.fault == "error")
     assert set(statuses) == {500, 503}, statuses
     assert report.snapshot_key is not None
-    rows = _blobs(vault)
+    rows = blob_rows(vault)
     assert len(rows) == 300
     assert all(r.remote_state == "completed" and r.upload_id is None for r in rows)
     held = _bucket_blobs(raw, spec.bucket)
@@ -331,10 +323,10 @@ def test_300_files_sync_and_come_back_through_faults(
     before = len(proxy.log)
     freed = vault.free_up_space(store)
     assert freed.error == "" and freed.evicted == 300, freed
-    assert all(r.local_state == "evicted" for r in _blobs(vault))
+    assert all(r.local_state == "evicted" for r in blob_rows(vault))
     # ... and export it all back: every blob is downloaded through cut and reset answers,
     # and, for sure, one 50 MiB download is cut short twice and another one reset.
-    big = sorted(r.hash for r in _blobs(vault) if r.size == 50 * MiB)
+    big = sorted(r.hash for r in blob_rows(vault) if r.size == 50 * MiB)
     proxy.inject("truncate", lambda r: r.operation == "GetObject" and big[0] in r.key, times=2)
     proxy.inject("reset_after", lambda r: r.operation == "GetObject" and big[1] in r.key)
     vault.remote_store = store
@@ -354,7 +346,7 @@ def test_300_files_sync_and_come_back_through_faults(
     gets = [e.fault for e in downloads if big[1] in e.key and e.operation == "GetObject"]
     assert gets[0] == "reset_after"
     assert _tree_digests(out) == sources
-    assert all(r.local_state == "present" for r in _blobs(vault))
+    assert all(r.local_state == "present" for r in blob_rows(vault))
     _assert_nothing_lost(vault)
     assert list(vault.blobs.temp_dir.iterdir()) == []
 
@@ -380,7 +372,7 @@ def test_sigkill_mid_multipart_upload_resumes_without_resending_parts(
     _write_tree(src, small=3, big=[100 * MiB], seed=2)
     _import(vault, src)
     save_remote(vault.paths, RemoteConfig(_via(spec, proxy), "chain"))
-    (big,) = [b for b in _blobs(vault) if b.size == 100 * MiB]
+    (big,) = [b for b in blob_rows(vault) if b.size == 100 * MiB]
     key = f"vault/blobs/{big.hash[:2]}/{big.hash}"
     defaults = S3BlobStore(spec, None)  # what Syncer.for_vault uses
     assert big.size >= defaults.multipart_threshold  # 100 MiB really goes up in parts
@@ -423,7 +415,7 @@ def test_sigkill_mid_multipart_upload_resumes_without_resending_parts(
     assert stored == list(range(1, done_before + 1))
     assert [e.operation for e in first].count("CreateMultipartUpload") == 1
     assert "CompleteMultipartUpload" not in [e.operation for e in first]
-    (row,) = [b for b in _blobs(vault) if b.hash == big.hash]
+    (row,) = [b for b in blob_rows(vault) if b.hash == big.hash]
     assert row.remote_state == "uploading" and row.upload_id, "the crash left no upload id"
     listed = raw.list_parts(Bucket=spec.bucket, Key=key, UploadId=row.upload_id)
     assert [p["PartNumber"] for p in listed.get("Parts", [])] == stored
@@ -445,7 +437,7 @@ def test_sigkill_mid_multipart_upload_resumes_without_resending_parts(
     assert not set(resent) & set(stored)
     assert any(e.operation == "CompleteMultipartUpload" and e.status == 200 for e in second)
     assert _object_sha256(raw, spec.bucket, key) == big.hash
-    assert all(r.remote_state == "completed" and r.upload_id is None for r in _blobs(vault))
+    assert all(r.remote_state == "completed" and r.upload_id is None for r in blob_rows(vault))
     assert raw.list_multipart_uploads(Bucket=spec.bucket).get("Uploads", []) == []
 
 
@@ -508,11 +500,11 @@ def test_wrong_credentials_fail_clearly_and_lose_nothing(
     assert report.status == "error" and [h for h, _m in report.failed] == [new_hash]
     assert report.snapshot_key is None
     assert "key" in report.failed[0][1].lower() and secret not in report.failed[0][1]
-    (row,) = [b for b in _blobs(vault) if b.hash == new_hash]
+    (row,) = [b for b in blob_rows(vault) if b.hash == new_hash]
     assert row.remote_state == "failed" and secret not in (row.last_error or "")
     assert freed.evicted == 0 and "403" in freed.error and secret not in freed.error
     assert "InvalidAccessKeyId" in message and "key" in message and secret not in message
-    assert sum(r.local_state == "present" for r in _blobs(vault)) == 4
+    assert sum(r.local_state == "present" for r in blob_rows(vault)) == 4
     _assert_nothing_lost(vault)
     _assert_completed_means_in_bucket(vault, raw, spec.bucket)
 
@@ -555,7 +547,7 @@ def test_endpoint_going_away_mid_sync_leaves_the_rest_pending(
     report = Syncer(vault, _store(_via(spec, proxy)), workers=2, progress=cut).run()
 
     assert report.status == "offline" and report.failed == [] and report.snapshot_key is None
-    rows = _blobs(vault)
+    rows = blob_rows(vault)
     done = [r for r in rows if r.remote_state == "completed"]
     assert 5 <= len(done) < 40
     assert all(r.remote_state == "pending" and r.attempts == 0 for r in rows if r not in done)
@@ -589,7 +581,7 @@ def test_emptied_bucket_loses_nothing_local_and_says_so(
     freed = vault.free_up_space(store)
     assert freed.evicted == 0 and freed.kept_unconfirmed == 3 and freed.error == ""
     _assert_nothing_lost(vault)
-    assert sum(r.local_state == "present" for r in _blobs(vault)) == 3
+    assert sum(r.local_state == "present" for r in blob_rows(vault)) == 3
 
     vault.remote_store = store
     for file_id in ids[2:]:  # still here: exported from the local copy
@@ -598,7 +590,7 @@ def test_emptied_bucket_loses_nothing_local_and_says_so(
         vault.export_file(ids[0], tmp_path / "out-gone")
     assert list((tmp_path / "out-gone").iterdir()) == []
     assert list(vault.blobs.temp_dir.iterdir()) == []
-    assert sum(r.local_state == "evicted" for r in _blobs(vault)) == 2
+    assert sum(r.local_state == "evicted" for r in blob_rows(vault)) == 2
 
 
 def test_emptied_bucket_is_refilled_by_the_next_sync(
@@ -640,6 +632,6 @@ def test_truncated_listings_end_the_sync_with_a_message(
 
     assert report.status == "error" and "list the catalog snapshots" in report.snapshot_error
     assert report.snapshot_key is None and report.uploaded == 2
-    assert all(r.remote_state == "completed" for r in _blobs(vault))
+    assert all(r.remote_state == "completed" for r in blob_rows(vault))
     cut = [e for e in proxy.log if e.operation == "ListObjects"]
     assert len(cut) >= 5 and all(e.fault == "truncate" for e in cut)  # a whole retry budget
