@@ -6,6 +6,7 @@ together. See :class:`app.core.VaultBase` for opening and thread affinity.
 
 from __future__ import annotations
 
+from app.browse import BrowseOps
 from app.exporter import ExportOps
 from app.importer import ImportOps
 from app.search import SearchOps
@@ -14,5 +15,5 @@ from app.trash import TrashOps
 from app.verify import VerifyOps
 
 
-class Vault(TrashOps, ImportOps, ExportOps, SpaceOps, SearchOps, VerifyOps):
+class Vault(TrashOps, ImportOps, ExportOps, SpaceOps, SearchOps, VerifyOps, BrowseOps):
     """A vault on this computer: catalog, blobs and every operation on them."""

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 LIVE = text("trash_id IS NULL")
+LIVE_FAVORITE = text("trash_id IS NULL AND is_favorite = 1")
 
 KINDS = ("image", "video", "audio", "document", "other")
 LOCAL_STATES = ("present", "evicted")
@@ -98,6 +99,14 @@ class File(Base):
         Index("ix_file_folder", "folder_id"),
         Index("ix_file_trash", "trash_id"),
         Index("ix_file_modified", "modified_at"),
+        # Browsing in any sort order straight from an index (migration 0003).
+        Index("ix_file_live_size", "folder_id", "size", sqlite_where=LIVE),
+        Index("ix_file_live_modified", "folder_id", "modified_at", sqlite_where=LIVE),
+        Index("ix_file_live_kind", "folder_id", "kind", "name_key", sqlite_where=LIVE),
+        Index("ix_file_live_all_name", "name_key", sqlite_where=LIVE),
+        Index("ix_file_live_all_size", "size", sqlite_where=LIVE),
+        Index("ix_file_live_created", "created_at", sqlite_where=LIVE),
+        Index("ix_file_favorite_name", "name_key", sqlite_where=LIVE_FAVORITE),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
