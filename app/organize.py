@@ -56,6 +56,18 @@ class OrganizeOps(VaultBase):
             self._touch(session, parent_id)
             return Changes(folders=frozenset({parent_id}), tree=True, created=(folder_id,))
 
+    def new_folder(self, parent_id: int, name: str = "New folder") -> Changes:
+        """Create ``name``, or the first free ``name (n)``, as a file manager's "New folder"
+        does; ``Changes.created`` holds its id."""
+        name = validate(name)
+        with self.writing() as session:
+            self._folder(session, parent_id)
+            folder_id = self._create_folder(
+                session, parent_id, self._free_name(session, parent_id, name)
+            )
+            self._touch(session, parent_id)
+            return Changes(folders=frozenset({parent_id}), tree=True, created=(folder_id,))
+
     @staticmethod
     def _create_folder(session: Session, parent_id: int, name: str) -> int:
         """Insert a folder row (name already valid and free); returns its id."""

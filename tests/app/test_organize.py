@@ -39,6 +39,17 @@ def test_mkdir_and_resolve(vault: Vault) -> None:
     assert vault.makedirs("/Photos") == photos  # existing folders are reused
 
 
+def test_new_folder_takes_the_first_free_name(vault: Vault) -> None:
+    ids = [vault.new_folder(vault.root_id).created[0] for _ in range(3)]
+    assert [vault.path_of("folder", i) for i in ids] == [
+        "/New folder",
+        "/New folder (2)",
+        "/New folder (3)",
+    ]
+    vault.rename_folder(ids[0], "Kept")
+    assert vault.path_of("folder", vault.new_folder(vault.root_id).created[0]) == "/New folder"
+
+
 def test_mkdir_refuses_invalid_names_with_the_rule(vault: Vault) -> None:
     with pytest.raises(InvalidName, match="cannot contain :"):
         vault.mkdir(vault.root_id, "a:b")
