@@ -1,0 +1,893 @@
+"""The folder tree on the left of the window: the vault's folders and the fixed places.
+
+:class:`FolderTreeModel` shows the vault's folders under a "Vault" node, then
+All files, Favorites, Recent, one node per tag under Tags, and Trash. A
+folder's subfolders are listed off the GUI thread through
+:class:`ui.tasks.TaskManager` the first time the view expands it
+(``canFetchMore``/``fetchMore``); each listed folder says whether it has
+subfolders of its own, so expand arrows show without listing grandchildren.
+``data()`` never touches the catalog.
+
+:class:`FolderTree` is the view: inline rename (F2, or a click on the selected
+item), "New folder", and drops of outside files or vault items, which it
+turns into a :class:`DropRequest` for the window to carry out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QDragMoveEvent,
+    QDropEvent,
+    QIcon,
+    QPainter,
+    QPixmap,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle, QToolTip, QTreeView, QWidget
+
+from app.browse import FolderNode, TagCount
+from app.errors import NotFound, VaultError
+from app.naming import problems
+from app.rows import Changes
+from app.vault import Vault
+from ui.tasks import TaskManager
+
+log = logging.getLogger(__name__)
+
+ITEMS_MIME = "application/x-mediavault-items"
+URI_LIST_MIME = "text/uri-list"
+NEW_FOLDER_NAME = "New folder"
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class NodeKind(StrEnum):
+    """What a node of the tree stands for."""
+
+    VAULT = "vault"  # the vault's top folder (the root row of the catalog)
+    FOLDER = "folder"
+    ALL_FILES = "all_files"
+    FAVORITES = "favorites"
+    RECENT = "recent"
+    TAGS = "tags"  # the heading over the tag nodes
+    TAG = "tag"
+    TRASH = "trash"
+
+
+class TreeRole(IntEnum):
+    """Custom data roles of :class:`FolderTreeModel`."""
+
+    KIND = Qt.ItemDataRole.UserRole + 1  # NodeKind
+    FOLDER_ID = Qt.ItemDataRole.UserRole + 2  # int for VAULT and FOLDER, else None
+    TAG_ID = Qt.ItemDataRole.UserRole + 3  # int for TAG, else None
+    SOURCE = Qt.ItemDataRole.UserRole + 4  # Source
+    FILE_COUNT = Qt.ItemDataRole.UserRole + 5  # int for TAG (live files), else None
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a selected node shows in the middle of the window: a folder or a result set.
+
+    Attributes:
+        kind: the node's kind.
+        id: the folder id (VAULT, FOLDER) or tag id (TAG); None for the other places.
+        name: the node's label.
+    """
+
+    kind: NodeKind
+    id: int | None
+    name: str
+
+
+class DropIntent(StrEnum):
+    """What a drop onto the tree asks for."""
+
+    IMPORT = "import"  # outside files into a folder (the originals stay)
+    MOVE = "move"  # vault files/folders into a folder
+    COPY = "copy"  # vault files/folders into a folder, keeping the originals
+    TRASH = "trash"  # vault files/folders to the Trash
+    FAVORITE = "favorite"  # vault files added to Favorites
+
+
+@dataclass(frozen=True)
+class DropRequest:
+    """A drop the window should carry out (import, move, copy, delete, favorite).
+
+    Attributes:
+        intent: what to do.
+        target: the node dropped on.
+        paths: local paths of outside files and folders (IMPORT only).
+        file_ids: vault files dragged (MOVE, COPY, TRASH, FAVORITE).
+        folder_ids: vault folders dragged (MOVE, COPY, TRASH).
+    """
+
+    intent: DropIntent
+    target: Source
+    paths: tuple[Path, ...] = ()
+    file_ids: tuple[int, ...] = ()
+    folder_ids: tuple[int, ...] = ()
+
+    @property
+    def target_folder_id(self) -> int | None:
+        """The folder to import, move or copy into; None for Trash and Favorites."""
+        if self.target.kind in (NodeKind.VAULT, NodeKind.FOLDER):
+            return self.target.id
+        return None
+
+
+def items_mime_data(file_ids: Sequence[int] = (), folder_ids: Sequence[int] = ()) -> QMimeData:
+    """Mime data for a drag of vault items (used by the tree and the folder listing)."""
+    mime = QMimeData()
+    payload = {"files": [int(i) for i in file_ids], "folders": [int(i) for i in folder_ids]}
+    mime.setData(ITEMS_MIME, QByteArray(json.dumps(payload).encode("utf-8")))
+    return mime
+
+
+def _decode_items(mime: QMimeData) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(file ids, folder ids) from our own mime type; None if absent or malformed."""
+    if not mime.hasFormat(ITEMS_MIME):
+        return None
+    try:
+        payload = json.loads(bytes(mime.data(ITEMS_MIME).data()).decode("utf-8"))
+        files = tuple(int(i) for i in payload.get("files", []))
+        folders = tuple(int(i) for i in payload.get("folders", []))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not files and not folders:
+        return None
+    return files, folders
+
+
+def _local_paths(mime: QMimeData) -> tuple[Path, ...]:
+    """Local files in a uri-list; empty if any URL is not a local file (no downloads here)."""
+    if not mime.hasUrls():
+        return ()
+    urls = mime.urls()
+    if not urls or not all(url.isLocalFile() for url in urls):
+        return ()
+    return tuple(Path(url.toLocalFile()) for url in urls)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What a background request hands back: a fresh listing, and what it created."""
+
+    entries: list[FolderNode] | list[TagCount]
+    created: int | None = None
+
+
+def _star_icon() -> QIcon:
+    """A gold star for Favorites: QStyle has none, and most platforms no icon theme."""
+    pixmap = QPixmap(QSize(32, 32))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    points = []
+    for i in range(10):
+        radius = 15.0 if i % 2 == 0 else 6.5
+        angle = math.pi / 2 + i * math.pi / 5
+        points.append(QPointF(16 + radius * math.cos(angle), 17 - radius * math.sin(angle)))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QColor("#b8860b"))
+    painter.setBrush(QBrush(QColor("#f5c518")))
+    painter.drawPolygon(QPolygonF(points))
+    painter.end()
+    return QIcon(pixmap)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """``[1, 2, 3, 7]`` → ``[(1, 3), (7, 7)]`` (sorted input)."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
+# -- the model -----------------------------------------------------------------
+
+_EXPANDABLE = (NodeKind.VAULT, NodeKind.FOLDER, NodeKind.TAGS)
+_FOLDERS = (NodeKind.VAULT, NodeKind.FOLDER)
+
+
+@dataclass(eq=False)
+class _Node:
+    """One node of the tree; lives on the GUI thread only.
+
+    ``loaded`` means ``children`` is the catalog's list (as of ``applied``);
+    before that ``has_children`` is the hint from the parent's listing.
+    """
+
+    key: int
+    kind: NodeKind
+    name: str
+    item_id: int | None = None
+    parent: _Node | None = None
+    has_children: bool = False
+    children: list[_Node] = field(default_factory=list)
+    row: int = 0
+    loaded: bool = False
+    requests: int = 0  # background requests in flight
+    serial: int = 0  # the newest request made
+    applied: int = 0  # the request whose listing ``children`` shows
+    color: str = ""
+    files: int | None = None
+
+    def source(self) -> Source:
+        return Source(self.kind, self.item_id, self.name)
+
+
+class FolderTreeModel(QAbstractItemModel):
+    """The vault's folders and the fixed places, as one tree.
+
+    Top-level rows, in this order: "Vault" (the catalog's root folder), All
+    files, Favorites, Recent, Tags and Trash. A child of Vault or of a folder
+    is a live subfolder (by name, ignoring case); a child of Tags is a tag (by
+    name). Nothing else has children. There is one column.
+
+    Every index's ``internalId()`` holds the key of its node in ``_nodes`` (a
+    plain int, not ``internalPointer``: a Python object pointer would dangle
+    once a removed node is collected, while a stale key just finds nothing).
+    Nodes hold ids and names only, never ORM objects.
+
+    Folders and tags are listed on ``tasks``' pool; a folder's children the
+    first time it is expanded, and again after :meth:`refresh`, a rename or a
+    new folder. Each listing is applied with exact remove/move/insert rows
+    (never a reset); a listing older than the one shown is dropped. Mutations
+    (rename, new folder) run on the pool too and report back by signal.
+
+    Create on the GUI thread, after the QApplication.
+
+    Signals:
+        children_loaded(QModelIndex): a listing of this node's children was applied.
+        folder_created(QModelIndex): :meth:`new_folder` made this folder (edit it now).
+        rename_failed(QModelIndex, str): a rename was refused; the message says why
+            and the old name stays.
+        error(str, str): another known failure, message and hint, to show the user.
+        drop_requested(DropRequest): a drop the window should carry out.
+    """
+
+    children_loaded = Signal(QModelIndex)
+    folder_created = Signal(QModelIndex)
+    rename_failed = Signal(QModelIndex, str)
+    error = Signal(str, str)
+    drop_requested = Signal(object)
+
+    def __init__(self, vault: Vault, tasks: TaskManager, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._vault = vault
+        self._tasks = tasks
+        self._next_key = 0
+        self._nodes: dict[int, _Node] = {}
+        self._folders: dict[int, _Node] = {}
+        self._root = self._new_node(NodeKind.VAULT, "", None, None)  # invisible
+        self._root.loaded = True
+        top = [
+            (NodeKind.VAULT, "Vault", vault.root_id),
+            (NodeKind.ALL_FILES, "All files", None),
+            (NodeKind.FAVORITES, "Favorites", None),
+            (NodeKind.RECENT, "Recent", None),
+            (NodeKind.TAGS, "Tags", None),
+            (NodeKind.TRASH, "Trash", None),
+        ]
+        for kind, name, item_id in top:
+            node = self._new_node(kind, name, item_id, self._root)
+            node.has_children = kind in _EXPANDABLE  # until listed
+            node.loaded = kind not in _EXPANDABLE
+            self._root.children.append(node)
+        self._renumber(self._root)
+        self._vault_node = self._root.children[0]
+        self._tags_node = self._root.children[4]
+        self._folders[vault.root_id] = self._vault_node
+        style = QApplication.style()
+        icon = style.standardIcon
+        sp = QStyle.StandardPixmap
+        self._icons = {
+            NodeKind.VAULT: icon(sp.SP_DriveHDIcon),
+            NodeKind.FOLDER: icon(sp.SP_DirIcon),
+            NodeKind.ALL_FILES: icon(sp.SP_FileDialogDetailedView),
+            NodeKind.FAVORITES: QIcon.fromTheme("starred", _star_icon()),
+            NodeKind.RECENT: QIcon.fromTheme("document-open-recent", icon(sp.SP_BrowserReload)),
+            NodeKind.TAGS: QIcon.fromTheme("tag", icon(sp.SP_FileDialogContentsView)),
+            NodeKind.TRASH: icon(sp.SP_TrashIcon),
+        }
+        self._tag_icons: dict[str, QIcon] = {}
+
+    # -- public API --------------------------------------------------------------
+
+    def load(self) -> None:
+        """List the vault's top folders and the tags in the background, unless under way."""
+        for node in (self._vault_node, self._tags_node):
+            if node.requests == 0:
+                self._list(node)
+
+    def refresh(self, folder_id: int) -> None:
+        """List ``folder_id``'s subfolders again after outside changes.
+
+        Rows are inserted, removed, moved or changed exactly as needed. A
+        folder the tree has never shown is ignored (it is listed when shown).
+        """
+        node = self._folders.get(folder_id)
+        if node is not None and self._nodes.get(node.key) is node:
+            self._list(node)
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Refresh the folders a mutating vault call says it changed (the ones shown)."""
+        for folder_id in sorted(changes.folders):
+            self.refresh(folder_id)
+
+    def refresh_tags(self) -> None:
+        """List the tags again (after tagging, or a tag was added or removed)."""
+        self._list(self._tags_node)
+
+    def new_folder(self, parent: _Index) -> bool:
+        """Create "New folder" (or the first free "New folder (n)") in ``parent``'s folder.
+
+        The folder is made in the background; then the row is inserted and
+        :attr:`folder_created` gives its index, for the view to start editing.
+        Returns False (and does nothing) if ``parent`` is not a folder.
+        """
+        node = self._node(parent)
+        if node is None or node.kind not in _FOLDERS or node.item_id is None:
+            return False
+        vault, parent_id = self._vault, node.item_id
+
+        def create() -> _Reply:
+            # Pool thread: only the vault (own sessions), no Qt objects.
+            created = vault.new_folder(parent_id, NEW_FOLDER_NAME).created[0]
+            return _Reply(vault.subfolders(parent_id), created)
+
+        def done(reply: _Reply) -> None:
+            index = self.folder_index(reply.created) if reply.created is not None else None
+            if index is not None and index.isValid():
+                self.folder_created.emit(index)
+
+        self._request(node, create, f"new folder in {parent_id}", done, self._failed)
+        return True
+
+    def is_loading(self, index: _Index) -> bool:
+        """True while a listing of the node's children (or a change to them) is under way."""
+        node = self._node(index)
+        return node is not None and node.requests > 0
+
+    def folder_index(self, folder_id: int) -> QModelIndex:
+        """The index of a folder the tree shows; invalid if it is not (yet) shown."""
+        node = self._folders.get(folder_id)
+        if node is None or self._nodes.get(node.key) is not node:
+            return QModelIndex()
+        return self._index_of(node)
+
+    def place_index(self, kind: NodeKind) -> QModelIndex:
+        """The index of a top-level place (Vault, All files, Favorites, Recent, Tags, Trash)."""
+        for node in self._root.children:
+            if node.kind == kind:
+                return self._index_of(node)
+        return QModelIndex()
+
+    def source(self, index: _Index) -> Source | None:
+        """What the node at ``index`` shows; None for an invalid index."""
+        node = self._node(index)
+        return None if node is None or node is self._root else node.source()
+
+    # -- background requests -----------------------------------------------------
+
+    def _list(self, node: _Node) -> None:
+        vault = self._vault
+        if node.kind == NodeKind.TAGS:
+
+            def list_tags() -> _Reply:
+                # Pool thread: only the vault (own session), no Qt objects.
+                return _Reply(vault.tags_with_counts())
+
+            self._request(node, list_tags, "list tags", None, self._listing_failed)
+            return
+        folder_id = node.item_id
+        assert folder_id is not None
+
+        def list_subfolders() -> _Reply:
+            # Pool thread: only the vault (own session), no Qt objects.
+            return _Reply(vault.subfolders(folder_id))
+
+        self._request(
+            node, list_subfolders, f"list subfolders of {folder_id}", None, self._listing_failed
+        )
+
+    def _request(
+        self,
+        node: _Node,
+        work: Callable[[], _Reply],
+        name: str,
+        on_reply: Callable[[_Reply], None] | None,
+        on_failure: Callable[[_Node, BaseException], None],
+    ) -> None:
+        """Run ``work`` (which ends with a fresh listing of ``node``) and apply its listing."""
+        node.requests += 1
+        node.serial += 1
+        serial = node.serial
+
+        def done(reply: _Reply) -> None:
+            node.requests -= 1
+            if self._nodes.get(node.key) is not node:
+                return  # the node went away meanwhile
+            if serial >= node.applied:  # an older listing never replaces a newer one
+                node.applied = serial
+                self._apply(node, reply.entries)
+                node.loaded = True
+                self.children_loaded.emit(self._index_of(node))
+            if on_reply is not None:
+                on_reply(reply)
+
+        def failed(exc: BaseException) -> None:
+            node.requests -= 1
+            if self._nodes.get(node.key) is node:
+                on_failure(node, exc)
+
+        self._tasks.run(work, done, failed, name=name)
+
+    def _listing_failed(self, node: _Node, exc: BaseException) -> None:
+        if not node.loaded:
+            node.loaded = True  # no retry loop from canFetchMore; refresh() tries again
+            node.has_children = False
+            index = self._index_of(node)
+            self.dataChanged.emit(index, index)
+        self._failed(node, exc)
+
+    def _failed(self, node: _Node, exc: BaseException) -> None:
+        if isinstance(exc, NotFound) and node.kind == NodeKind.FOLDER and node.parent is not None:
+            self._list(node.parent)  # it was deleted or moved elsewhere: drop its row
+        if isinstance(exc, VaultError):
+            self.error.emit(exc.message, exc.hint)
+            return
+        log.error("folder tree: %s failed", node.name, exc_info=(type(exc), exc, exc.__traceback__))
+        self.error.emit("Could not read the folder list; the log has details.", "")
+
+    def _rename(self, node: _Node, name: str) -> None:
+        parent = node.parent
+        assert parent is not None and node.item_id is not None and parent.item_id is not None
+        vault, folder_id, parent_id = self._vault, node.item_id, parent.item_id
+
+        def rename() -> _Reply:
+            # Pool thread: only the vault (own sessions), no Qt objects.
+            vault.rename_folder(folder_id, name)
+            return _Reply(vault.subfolders(parent_id))
+
+        def failed(_parent: _Node, exc: BaseException) -> None:
+            if isinstance(exc, VaultError):
+                message = exc.message
+            else:
+                log.error("renaming folder %s failed", folder_id, exc_info=exc)
+                message = "Could not rename the folder; the log has details."
+            alive = self._nodes.get(node.key) is node
+            self.rename_failed.emit(self._index_of(node) if alive else QModelIndex(), message)
+            if isinstance(exc, NotFound):
+                self._list(parent)
+
+        self._request(parent, rename, f"rename folder {folder_id}", None, failed)
+
+    # -- applying a listing ------------------------------------------------------
+
+    def _apply(self, node: _Node, entries: Sequence[FolderNode | TagCount]) -> None:
+        """Make ``node.children`` match ``entries`` with exact remove/change/move/insert rows."""
+        parent_index = self._index_of(node)
+        wanted = {e.id: e for e in entries}
+        # 1. Remove rows that are gone, in runs from the end.
+        gone = [row for row, child in enumerate(node.children) if child.item_id not in wanted]
+        for first, last in reversed(_runs(gone)):
+            self.beginRemoveRows(parent_index, first, last)
+            for child in node.children[first : last + 1]:
+                self._forget(child)
+            del node.children[first : last + 1]
+            self._renumber(node)
+            self.endRemoveRows()
+        # 2. Update the rows that stay; one ranged dataChanged.
+        changed = [
+            row
+            for row, child in enumerate(node.children)
+            if self._update(child, wanted[child.item_id])  # type: ignore[index]
+        ]
+        if changed:
+            self.dataChanged.emit(
+                self.index(changed[0], 0, parent_index), self.index(changed[-1], 0, parent_index)
+            )
+        # 3. Put the rows that stay in the listing's order (a rename can move one).
+        staying = {child.item_id for child in node.children}
+        kept = [e.id for e in entries if e.id in staying]
+        for target, item_id in enumerate(kept):
+            current = next(
+                row
+                for row in range(target, len(node.children))
+                if node.children[row].item_id == item_id
+            )
+            if current != target:  # always upwards: rows before target are in place
+                self.beginMoveRows(parent_index, current, current, parent_index, target)
+                node.children.insert(target, node.children.pop(current))
+                self._renumber(node)
+                self.endMoveRows()
+        # 4. Insert the new ones, consecutive rows at once. children is now the
+        # listing minus the new entries, in order, so a mismatch at ``pos`` is new.
+        present = set(kept)
+        pos = 0
+        while pos < len(entries):
+            if pos < len(node.children) and node.children[pos].item_id == entries[pos].id:
+                pos += 1
+                continue
+            end = pos
+            while end < len(entries) and entries[end].id not in present:
+                end += 1
+            self.beginInsertRows(parent_index, pos, end - 1)
+            node.children[pos:pos] = [self._child_node(node, e) for e in entries[pos:end]]
+            self._renumber(node)
+            self.endInsertRows()
+            pos = end
+        node.has_children = bool(node.children)
+
+    def _update(self, child: _Node, entry: FolderNode | TagCount) -> bool:
+        before = (child.name, child.has_children, child.color, child.files)
+        child.name = entry.name
+        if isinstance(entry, FolderNode):
+            child.has_children = entry.has_children
+        else:
+            child.color, child.files = entry.color, entry.files
+        return before != (child.name, child.has_children, child.color, child.files)
+
+    def _child_node(self, parent: _Node, entry: FolderNode | TagCount) -> _Node:
+        if isinstance(entry, FolderNode):
+            node = self._new_node(NodeKind.FOLDER, entry.name, entry.id, parent)
+            node.has_children = entry.has_children
+            self._folders[entry.id] = node
+        else:
+            node = self._new_node(NodeKind.TAG, entry.name, entry.id, parent)
+            node.color, node.files, node.loaded = entry.color, entry.files, True
+        return node
+
+    def _new_node(
+        self, kind: NodeKind, name: str, item_id: int | None, parent: _Node | None
+    ) -> _Node:
+        self._next_key += 1
+        node = _Node(self._next_key, kind, name, item_id, parent)
+        self._nodes[node.key] = node
+        return node
+
+    def _forget(self, node: _Node) -> None:
+        for child in node.children:
+            self._forget(child)
+        self._nodes.pop(node.key, None)
+        if node.kind == NodeKind.FOLDER and self._folders.get(node.item_id or 0) is node:
+            del self._folders[node.item_id or 0]
+
+    @staticmethod
+    def _renumber(node: _Node) -> None:
+        for row, child in enumerate(node.children):
+            child.row = row
+
+    def _node(self, index: _Index) -> _Node | None:
+        """The node at ``index``; the invisible root for an invalid index; None if stale."""
+        if not index.isValid():
+            return self._root
+        return self._nodes.get(index.internalId())
+
+    def _index_of(self, node: _Node) -> QModelIndex:
+        if node is self._root or node.parent is None:
+            return QModelIndex()
+        return self.createIndex(node.row, 0, node.key)
+
+    def _tag_icon(self, color: str) -> QIcon:
+        icon = self._tag_icons.get(color)
+        if icon is None:
+            fill = QColor(color) if color and QColor.isValidColorName(color) else QColor("#8a8f98")
+            pixmap = QPixmap(QSize(16, 16))
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(fill))
+            painter.drawEllipse(3, 3, 10, 10)
+            painter.end()
+            icon = self._tag_icons[color] = QIcon(pixmap)
+        return icon
+
+    def _drop_intent(
+        self, data: QMimeData, action: Qt.DropAction, row: int, parent: _Index
+    ) -> DropRequest | None:
+        node = self._node(parent)
+        if node is None or node is self._root:
+            return None  # between top-level rows: not a place to drop
+        target = node.source()
+        items = _decode_items(data)
+        if node.kind in _FOLDERS:
+            if items is not None:
+                files, folders = items
+                if node.item_id in folders:
+                    return None  # onto itself
+                intent = DropIntent.COPY if action == Qt.DropAction.CopyAction else DropIntent.MOVE
+                return DropRequest(intent, target, file_ids=files, folder_ids=folders)
+            paths = _local_paths(data)
+            if paths:
+                return DropRequest(DropIntent.IMPORT, target, paths=paths)
+            return None
+        if node.kind == NodeKind.TRASH and items is not None:
+            return DropRequest(DropIntent.TRASH, target, file_ids=items[0], folder_ids=items[1])
+        if node.kind == NodeKind.FAVORITES and items is not None and not items[1]:
+            return DropRequest(DropIntent.FAVORITE, target, file_ids=items[0])
+        return None  # All files, Recent, Tags and tags take no drops (yet)
+
+    # -- Qt overrides ------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        node = self._node(parent)
+        if node is None or column != 0 or not 0 <= row < len(node.children):
+            return QModelIndex()
+        return self.createIndex(row, 0, node.children[row].key)
+
+    def parent(self, child: _Index | None = None) -> Any:
+        if child is None:
+            return super().parent()  # QObject.parent()
+        node = self._node(child)
+        if node is None or node is self._root or node.parent is None:
+            return QModelIndex()
+        return self._index_of(node.parent)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.column() > 0:
+            return 0
+        node = self._node(parent)
+        return 0 if node is None else len(node.children)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 1
+
+    def hasChildren(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        if parent.column() > 0:
+            return False
+        node = self._node(parent)
+        if node is None:
+            return False
+        return bool(node.children) if node.loaded else node.has_children
+
+    def canFetchMore(self, parent: _Index) -> bool:
+        node = self._node(parent)
+        return (
+            node is not None
+            and node.kind in _EXPANDABLE
+            and node is not self._root
+            and not node.loaded
+            and node.requests == 0
+        )
+
+    def fetchMore(self, parent: _Index) -> None:
+        if self.canFetchMore(parent):
+            node = self._node(parent)
+            assert node is not None
+            self._list(node)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        node = self._node(index)
+        if node is None or node is self._root:
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return node.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            if node.kind == NodeKind.TAG:
+                return self._tag_icon(node.color)
+            return self._icons.get(node.kind)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if node.kind == NodeKind.TAG:
+                count = node.files or 0
+                return f"{node.name}: {count} {'file' if count == 1 else 'files'}"
+            if node.kind == NodeKind.TAGS and node.loaded and not node.children:
+                return "No tags yet. Tag files to find them here."
+            return node.name
+        if role == TreeRole.KIND:
+            return node.kind
+        if role == TreeRole.FOLDER_ID:
+            return node.item_id if node.kind in _FOLDERS else None
+        if role == TreeRole.TAG_ID:
+            return node.item_id if node.kind == NodeKind.TAG else None
+        if role == TreeRole.FILE_COUNT:
+            return node.files if node.kind == NodeKind.TAG else None
+        if role == TreeRole.SOURCE:
+            return node.source()
+        return None
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """Rename a folder: checked here against the naming rules, then done in the background.
+
+        Spaces around the typed name are dropped. Returns True when the rename
+        was sent; the row shows the new name once the catalog has it. A refused
+        name emits :attr:`rename_failed` instead (now, or when the catalog says so).
+        """
+        node = self._node(index)
+        if node is None or node.kind != NodeKind.FOLDER or role != Qt.ItemDataRole.EditRole:
+            return False
+        name = str(value).strip()
+        if name == node.name:
+            return False
+        found = problems(name)
+        if found:
+            self.rename_failed.emit(self._index_of(node), found[0])
+            return False
+        self._rename(node, name)
+        return True
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        node = self._node(index)
+        if node is None or node is self._root:
+            return Qt.ItemFlag.ItemIsDropEnabled  # Qt asks the root; drops there are refused
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if node.kind == NodeKind.FOLDER:
+            flags |= (
+                Qt.ItemFlag.ItemIsEditable
+                | Qt.ItemFlag.ItemIsDragEnabled
+                | Qt.ItemFlag.ItemIsDropEnabled
+            )
+        elif node.kind in (NodeKind.VAULT, NodeKind.TRASH, NodeKind.FAVORITES):
+            flags |= Qt.ItemFlag.ItemIsDropEnabled
+        return flags
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [URI_LIST_MIME, ITEMS_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        folders = []
+        for index in indexes:
+            node = self._node(index)
+            if node is not None and node.kind == NodeKind.FOLDER and node.item_id is not None:
+                folders.append(node.item_id)
+        return items_mime_data(folder_ids=folders)
+
+    def canDropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: _Index
+    ) -> bool:
+        return self._drop_intent(data, action, row, parent) is not None
+
+    def dropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: _Index
+    ) -> bool:
+        """Emit :attr:`drop_requested` for an acceptable drop; the window carries it out."""
+        if action == Qt.DropAction.IgnoreAction:
+            return True
+        request = self._drop_intent(data, action, row, parent)
+        if request is None:
+            return False
+        self.drop_requested.emit(request)
+        return True
+
+
+# -- the view ------------------------------------------------------------------
+
+
+class FolderTree(QTreeView):
+    """The folder tree widget: select a place, rename inline, make folders, drop onto it.
+
+    Rename starts with F2 (the platform's edit key) or a click on the already
+    selected folder; double-click expands. A refused name is shown as a tip
+    by the row and the editor opens again.
+
+    Attributes:
+        last_error: the last rename refusal shown ("" if none).
+
+    Signals:
+        source_selected(Source): the user selected a folder, place or tag.
+    """
+
+    source_selected = Signal(object)
+
+    def __init__(self, model: FolderTreeModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.last_error = ""
+        self._model = model
+        self.setModel(model)
+        self.setHeaderHidden(True)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.selectionModel().currentChanged.connect(self._on_current)
+        model.folder_created.connect(self._edit_created)
+        model.rename_failed.connect(self._show_rename_error)
+        model.load()
+        self.expand(model.place_index(NodeKind.VAULT))
+
+    @property
+    def tree_model(self) -> FolderTreeModel:
+        """The model shown."""
+        return self._model
+
+    def new_folder(self) -> bool:
+        """Make a new folder in the selected folder (or the vault's top) and edit its name."""
+        index = self.currentIndex()
+        if index.data(TreeRole.KIND) not in _FOLDERS:
+            index = self._model.place_index(NodeKind.VAULT)
+        self.expand(index)
+        return self._model.new_folder(index)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        source = self._model.source(current)
+        if source is not None:
+            self.source_selected.emit(source)
+
+    def _edit_created(self, index: QModelIndex) -> None:
+        self.expand(index.parent())
+        self.setCurrentIndex(index)
+        self.scrollTo(index)
+        self.edit(index)
+
+    def _show_rename_error(self, index: QModelIndex, message: str) -> None:
+        self.last_error = message
+        if not index.isValid():
+            return
+        rect = self.visualRect(index)
+        QToolTip.showText(
+            self.viewport().mapToGlobal(rect.bottomLeft() + QPoint(0, 2)),
+            message,
+            self.viewport(),
+            rect,
+            6000,
+        )
+        persistent = QPersistentModelIndex(index)
+        # Later: the editor that committed the bad name is still closing now.
+        QTimer.singleShot(0, self, lambda: self._edit_again(persistent))
+
+    def _edit_again(self, index: QPersistentModelIndex) -> None:
+        if index.isValid() and self.state() != QAbstractItemView.State.EditingState:
+            current = self._model.index(index.row(), 0, index.parent())
+            self.setCurrentIndex(current)
+            self.edit(current)
+
+    def _importing(self, event: QDragMoveEvent | QDropEvent) -> None:
+        # Outside files are copied into the vault; never let a file manager
+        # take a move as licence to delete its originals.
+        data = event.mimeData()
+        if (
+            not data.hasFormat(ITEMS_MIME)
+            and data.hasUrls()
+            and event.possibleActions() & Qt.DropAction.CopyAction
+        ):
+            event.setDropAction(Qt.DropAction.CopyAction)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        super().dragMoveEvent(event)
+        if event.isAccepted():
+            self._importing(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._importing(event)
+        super().dropEvent(event)
