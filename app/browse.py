@@ -332,6 +332,25 @@ class BrowseOps(VaultBase):
             cursor = Cursor(sort, last.item, last.keys, last.key_id)
         return Page(tuple(rows), cursor)
 
+    def sync_words(self, file_ids: list[int]) -> dict[int, str]:
+        """The backup word of each file's current content, for refreshing rows already shown.
+
+        One query by primary key; unknown ids are left out.
+        """
+        if not file_ids:
+            return {}
+        with self.reading() as session:
+            rows = session.execute(
+                text(
+                    "SELECT f.id, b.local_state, b.remote_state FROM file f"
+                    " JOIN version v ON v.id = f.current_version_id"
+                    " JOIN blob b ON b.hash = v.blob_hash"
+                    " WHERE f.id IN (SELECT value FROM json_each(:ids))"
+                ),
+                {"ids": json.dumps(file_ids)},
+            ).all()
+        return {r[0]: sync_word(r[1], r[2]) for r in rows}
+
     def browse_count(self, source: Source, filters: BrowseFilters | None = None) -> int:
         """How many rows ``source`` lists with ``filters`` (subfolders included).
 

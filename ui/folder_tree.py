@@ -50,7 +50,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle, QToolTip, QTreeView, QWidget
 
-from app.browse import FolderNode, TagCount
+from app.browse import FolderNode, Source, TagCount
 from app.errors import NotFound, VaultError
 from app.naming import problems
 from app.rows import Changes
@@ -85,12 +85,12 @@ class TreeRole(IntEnum):
     KIND = Qt.ItemDataRole.UserRole + 1  # NodeKind
     FOLDER_ID = Qt.ItemDataRole.UserRole + 2  # int for VAULT and FOLDER, else None
     TAG_ID = Qt.ItemDataRole.UserRole + 3  # int for TAG, else None
-    SOURCE = Qt.ItemDataRole.UserRole + 4  # Source
+    SOURCE = Qt.ItemDataRole.UserRole + 4  # Place
     FILE_COUNT = Qt.ItemDataRole.UserRole + 5  # int for TAG (live files), else None
 
 
 @dataclass(frozen=True)
-class Source:
+class Place:
     """What a selected node shows in the middle of the window: a folder or a result set.
 
     Attributes:
@@ -102,6 +102,19 @@ class Source:
     kind: NodeKind
     id: int | None
     name: str
+
+    def browse_source(self) -> Source | None:
+        """What the middle pane lists for this place; None for the Tags heading."""
+        if self.kind in (NodeKind.VAULT, NodeKind.FOLDER) and self.id is not None:
+            return Source.folder(self.id)
+        if self.kind == NodeKind.TAG and self.id is not None:
+            return Source.tag(self.id)
+        return {
+            NodeKind.ALL_FILES: Source.all_files(),
+            NodeKind.FAVORITES: Source.favorites(),
+            NodeKind.RECENT: Source.recent(),
+            NodeKind.TRASH: Source.trash(),
+        }.get(self.kind)
 
 
 class DropIntent(StrEnum):
@@ -127,7 +140,7 @@ class DropRequest:
     """
 
     intent: DropIntent
-    target: Source
+    target: Place
     paths: tuple[Path, ...] = ()
     file_ids: tuple[int, ...] = ()
     folder_ids: tuple[int, ...] = ()
@@ -239,8 +252,8 @@ class _Node:
     color: str = ""
     files: int | None = None
 
-    def source(self) -> Source:
-        return Source(self.kind, self.item_id, self.name)
+    def source(self) -> Place:
+        return Place(self.kind, self.item_id, self.name)
 
 
 class FolderTreeModel(QAbstractItemModel):
@@ -390,7 +403,7 @@ class FolderTreeModel(QAbstractItemModel):
                 return self._index_of(node)
         return QModelIndex()
 
-    def source(self, index: _Index) -> Source | None:
+    def source(self, index: _Index) -> Place | None:
         """What the node at ``index`` shows; None for an invalid index."""
         node = self._node(index)
         return None if node is None or node is self._root else node.source()
@@ -799,7 +812,7 @@ class FolderTree(QTreeView):
         last_error: the last rename refusal shown ("" if none).
 
     Signals:
-        source_selected(Source): the user selected a folder, place or tag.
+        source_selected(Place): the user selected a folder, place or tag.
     """
 
     source_selected = Signal(object)

@@ -72,11 +72,16 @@ class _Relay(QObject):
 class SyncStatus(QWidget):
     """A label and a pause/resume button, driven by the vault's background sync.
 
+    Signals:
+        finished(): a sync run ended (blobs may have changed state).
+
     Attributes:
         autosync: the background sync (started by :meth:`start`).
         label: the one-line status.
         button: pauses or resumes the sync.
     """
+
+    finished = Signal()
 
     def __init__(
         self, vault: VaultBase, parent: QWidget | None = None, *, autosync: AutoSync | None = None
@@ -93,6 +98,7 @@ class SyncStatus(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.button)
+        self._running = False
         self._show(self.autosync.state)
 
     def start(self) -> None:
@@ -105,6 +111,10 @@ class SyncStatus(QWidget):
 
     @Slot(object)
     def _show(self, state: SyncState) -> None:
+        running = state.status in (SYNCING, PAUSED, STARTING)
+        if self._running and not running:
+            self.finished.emit()
+        self._running = running
         text, tip = describe(state)
         self.label.setText(text)
         self.label.setToolTip(tip)

@@ -721,3 +721,17 @@ def test_page_and_rows_are_frozen(vault: Vault) -> None:
     assert isinstance(page, Page)
     with pytest.raises(AttributeError):
         page.rows[0].name = "b"  # type: ignore[misc]
+
+
+def test_sync_words_for_rows_already_shown(vault: Vault, tmp_path: Path) -> None:
+    src = tmp_path / "words"
+    src.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (src / name).write_text(name, encoding="utf-8")
+    assert vault.import_paths([src]).ok
+    a, b = vault.require_file("/words/a.txt"), vault.require_file("/words/b.txt")
+    assert vault.sync_words([a, b, 999_999]) == {a: "Not backed up", b: "Not backed up"}
+    with vault.writing() as session:
+        session.execute(text("UPDATE blob SET remote_state = 'completed'"))
+    assert vault.sync_words([a]) == {a: "Backed up"}
+    assert vault.sync_words([]) == {}

@@ -25,7 +25,7 @@ from ui.folder_tree import (
     FolderTree,
     FolderTreeModel,
     NodeKind,
-    Source,
+    Place,
     TreeRole,
     items_mime_data,
 )
@@ -135,7 +135,7 @@ def test_places_in_order(model: FolderTreeModel, vault: Vault) -> None:
     ]
     vault_index = model.index(0, 0)
     assert vault_index.data(TreeRole.FOLDER_ID) == vault.root_id
-    assert vault_index.data(TreeRole.SOURCE) == Source(NodeKind.VAULT, vault.root_id, "Vault")
+    assert vault_index.data(TreeRole.SOURCE) == Place(NodeKind.VAULT, vault.root_id, "Vault")
     assert model.hasChildren(vault_index)  # before anything is listed
     assert model.rowCount(vault_index) == 0
     assert model.canFetchMore(vault_index)
@@ -215,7 +215,7 @@ def test_tag_nodes(qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path:
     assert family.data(TreeRole.FOLDER_ID) is None
     tag_id = family.data(TreeRole.TAG_ID)
     assert isinstance(tag_id, int)
-    assert family.data(TreeRole.SOURCE) == Source(NodeKind.TAG, tag_id, "Family")
+    assert family.data(TreeRole.SOURCE) == Place(NodeKind.TAG, tag_id, "Family")
     assert family.data(Qt.ItemDataRole.ToolTipRole) == "Family: 3 files"
     assert not model.hasChildren(family)
     assert not model.flags(family) & Qt.ItemFlag.ItemIsEditable
@@ -499,7 +499,7 @@ def test_widget_selection_and_new_folder(
 
     with qtbot.waitSignal(tree.source_selected, timeout=WAIT) as selected:
         tree.setCurrentIndex(model.place_index(NodeKind.FAVORITES))
-    assert selected.args[0] == Source(NodeKind.FAVORITES, None, "Favorites")
+    assert selected.args[0] == Place(NodeKind.FAVORITES, None, "Favorites")
 
     photos = _child(model, vault_index, "Photos")
     tree.setCurrentIndex(photos)

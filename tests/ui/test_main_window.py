@@ -16,11 +16,12 @@ from app.remote import RemoteConfig, save_remote
 from app.vault import Vault
 from storage.s3_client import RemoteSpec
 from ui import main_window as main_window_module
+from ui.folder_tree import NodeKind
 from ui.formatting import human_size
 from ui.main_window import (
     EMPTY_VAULT_TEXT,
     Column,
-    FolderModel,
+    ItemModel,
     ItemRole,
     MainWindow,
 )
@@ -56,7 +57,7 @@ def _window(qtbot: QtBot, vault: Vault) -> MainWindow:
     return window
 
 
-def _names(model: FolderModel) -> list[str]:
+def _names(model: ItemModel) -> list[str]:
     return [model.item(row).name for row in range(model.rowCount())]
 
 
@@ -96,10 +97,10 @@ def test_empty_vault_shows_placeholder(qtbot: QtBot, vault: Vault) -> None:
         assert window.grab().save(str(SCREENSHOTS / "main-window-empty.png"))
 
 
-def _loaded_model(qtbot: QtBot, vault: Vault) -> FolderModel:
+def _loaded_model(qtbot: QtBot, vault: Vault) -> ItemModel:
     """A model on its own (no view pulling pages in), with the root's first page."""
     tasks = TaskManager(max_threads=1)
-    model = FolderModel(vault, tasks)
+    model = ItemModel(vault, tasks)
     model.load(vault.root_id)
     qtbot.waitUntil(lambda: not model.loading, timeout=10_000)
     return model
@@ -117,7 +118,7 @@ def test_pages_with_fetch_more(
     vault.import_paths(sorted(source.iterdir()), vault.root_id)
 
     model = _loaded_model(qtbot, vault)
-    assert model.rowCount() == 5  # the folder, then the first page of files
+    assert model.rowCount() == 4  # a page: the folder, then the first files
     assert model.has_more
     pages = 1
     while model.canFetchMore(QModelIndex()):
@@ -172,12 +173,16 @@ def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path, spec: RemoteSpec
     save_remote(vault.paths, RemoteConfig(spec, "chain"))
 
     window = _window(qtbot, vault)
-    window.resize(900, 420)
+    window.resize(1000, 420)
     qtbot.waitUntil(lambda: window.model.rowCount() == 8, timeout=10_000)
     qtbot.waitUntil(lambda: window.sync_status.label.text() == "Up to date", timeout=30_000)
+    # The finished sync refreshes the Backup column of the rows shown.
+    qtbot.waitUntil(
+        lambda: window.model.index(7, Column.SYNC).data() == "Backed up", timeout=10_000
+    )
     image = window.grab().toImage()
     assert not image.isNull()
-    assert image.width() == 900
+    assert image.width() == 1000
     if os.environ.get("MEDIAVAULT_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         assert image.save(str(SCREENSHOTS / "main-window.png"))
@@ -215,3 +220,32 @@ def test_run_reports_unusable_vault(
     not_a_dir.write_text("x", encoding="utf-8")
     assert ui.app.run(not_a_dir) == 1
     assert shown and str(not_a_dir) in shown[0]
+
+
+def test_tree_places_fill_the_list(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    _fill(vault, tmp_path)
+    photos = vault.resolve_folder("/Photos")
+    (tmp_path / "beach.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
+    vault.import_paths([tmp_path / "beach.jpg"], photos)
+    vault.set_favorite([vault.require_file("/notes.txt")], True)
+    vault.delete_path("/readme.md")
+    window = _window(qtbot, vault)
+    tree = window.tree
+    qtbot.waitUntil(lambda: window.tree_model.place_index(NodeKind.ALL_FILES).isValid())
+
+    def show(kind: NodeKind) -> list[str]:
+        tree.setCurrentIndex(window.tree_model.place_index(kind))
+        qtbot.waitUntil(
+            lambda: window.model.source is not None and not window.model.loading,
+            timeout=10_000,
+        )
+        return _names(window.model)
+
+    assert show(NodeKind.ALL_FILES) == ["beach.jpg", "budget.csv", "notes.txt"]
+    assert window.model.item(0).where == "/Photos"
+    assert show(NodeKind.FAVORITES) == ["notes.txt"]
+    assert show(NodeKind.TRASH) == ["readme.md"]
+    assert show(NodeKind.RECENT)[0] == "beach.jpg"  # newest first
+    column = window.model.index(0, Column.SYNC).data()
+    assert column == "Not backed up"
+    assert show(NodeKind.VAULT) == ["Documents", "Music", "Photos", "budget.csv", "notes.txt"]
