@@ -80,6 +80,8 @@ MiB = 1 << 20
 MIN_PART = 5 * MiB  # S3's smallest part, except the last
 MAX_PARTS = 10_000  # S3's most parts in one upload
 CHUNK = MiB
+IN_MEMORY = 8 * MiB  # single PUTs up to this size are read into memory once
+GET_PIECE = CHUNK  # the most read from a GET's body at once
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -495,20 +497,21 @@ class S3BlobStore:
         self,
         what: str,
         key: str,
-        handle: BinaryIO,
+        body: BinaryIO | bytes,
         size: int,
         checksum: str,
         metadata: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """One PUT of the whole of ``handle`` with its checksum, retried from the start;
-        the service's answer."""
+        """One PUT of ``body`` (the whole of a handle, or bytes) with its checksum,
+        retried from the start; the service's answer."""
 
         def send() -> Any:
-            handle.seek(0)
+            if not isinstance(body, bytes):
+                body.seek(0)
             return self.client.put_object(
                 Bucket=self._bucket,
                 Key=key,
-                Body=handle,
+                Body=body,
                 ContentLength=size,
                 # With the algorithm named, services (moto too) echo the checksum
                 # they verified in their answer, which put() then checks.
@@ -523,17 +526,27 @@ class S3BlobStore:
     def _put_single(self, blob_hash: str, key: str, handle: BinaryIO, size: int) -> bool:
         """One checksummed PUT; True if the answer echoes the checksum sent.
 
-        An echo of another checksum (the service stored other bytes) is a
+        A file up to :data:`IN_MEMORY` bytes is read once into memory, hashed
+        and sent from there (botocore's SigV4 payload hash over plain http then
+        hashes those bytes instead of reading the file again in 1 MiB pieces);
+        a bigger one is hashed while read, then streamed from the file. An echo
+        of another checksum (the service stored other bytes) is a
         :class:`RemoteError`.
         """
-        digest, total = self._hash(handle)
+        body: BinaryIO | bytes = handle
+        if size <= IN_MEMORY:
+            data = self._read(handle, size + 1)  # one byte more: a file that grew
+            digest, total = hashlib.sha256(data).digest(), len(data)
+            body = data
+        else:
+            digest, total = self._hash(handle)
         if total != size or digest.hex() != blob_hash:
             raise ChecksumMismatch(
                 f"the file to upload as {blob_hash[:12]}… no longer has that content"
             )
         checksum = _b64(digest)
         what = f"upload {blob_hash[:12]}…"
-        echo = self._send_put(what, key, handle, size, checksum).get("ChecksumSHA256")
+        echo = self._send_put(what, key, body, size, checksum).get("ChecksumSHA256")
         if echo and echo != checksum:
             raise RemoteError(
                 f"could not {what}: the service reports another checksum",
@@ -824,7 +837,14 @@ class S3BlobStore:
 
     # --- download -------------------------------------------------------
 
-    def download(self, blob_hash: str, target: Path, progress: Progress | None = None) -> None:
+    def download(
+        self,
+        blob_hash: str,
+        target: Path,
+        progress: Progress | None = None,
+        *,
+        durable: bool = True,
+    ) -> None:
         """Fetch the blob into ``target``, verified: it appears only complete and correct.
 
         The bytes go to ``target.with_suffix(".partial")``, are hashed as they are
@@ -835,9 +855,14 @@ class S3BlobStore:
         call (a restart reports negative bytes to undo). Raises
         :class:`BlobNotFound`, :class:`RemoteError`, or :class:`StoreError` /
         :class:`StoreFull` when the local disk fails.
+
+        ``durable`` False is for a caller that makes a whole batch durable at
+        once (``LocalBlobStore.publish``): ``target`` must then be a temp file of
+        the caller's; the bytes are written straight into it, with no flush and
+        no rename, and it is removed unless they hash to ``blob_hash``.
         """
         key = self.key(blob_hash)
-        partial = target.with_suffix(".partial")
+        partial = target.with_suffix(".partial") if durable else target
         what = f"download {blob_hash[:12]}…"
         written = 0
 
@@ -849,16 +874,22 @@ class S3BlobStore:
             response = self.client.get_object(Bucket=self._bucket, Key=key)
             hasher = hashlib.sha256()
             body = response["Body"]
+            # A small blob in one read (each read of botocore's body costs more than
+            # hashing and writing a small chunk); a big one in CHUNK pieces.
+            size = int(response.get("ContentLength") or 0)
+            piece = min(max(size, 1 << 16) + 1, GET_PIECE)
             try:
-                with open(partial, "wb") as out:
-                    while chunk := body.read(CHUNK):
+                with open(partial, "wb", buffering=0) as out:
+                    while chunk := body.read(piece):
                         hasher.update(chunk)
-                        out.write(chunk)
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[out.write(view) :]
                         written += len(chunk)
                         if progress:
                             progress(len(chunk))
-                    out.flush()
-                    os.fsync(out.fileno())
+                    if durable:
+                        os.fsync(out.fileno())
             finally:
                 body.close()
             return hasher.hexdigest()
@@ -887,6 +918,8 @@ class S3BlobStore:
                 f"the downloaded copy of {blob_hash[:12]}… does not match its hash "
                 "(the stored object is damaged or was replaced)"
             )
+        if not durable:
+            return
         try:
             os.replace(partial, target)
             fsync_path(target.parent, directory=True)

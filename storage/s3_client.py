@@ -8,13 +8,48 @@ stored here, logged, or put in an error message.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
+import botocore
+import botocore.session
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 ADDRESSING_STYLES = ("path", "virtual", "auto")
+
+# A fixed User-Agent: botocore otherwise rebuilds and sanitises its own from some
+# thirty parts twice per request, about a tenth of the CPU a small GET costs.
+USER_AGENT = (
+    f"mediavault Boto3/{boto3.__version__} Botocore/{botocore.__version__}"
+    f" Python/{platform.python_version()} {platform.system()}/{platform.release()}"
+)
+
+
+def parse_time(value: Any) -> datetime:
+    """The timestamps in S3's answers, with the standard library's parsers.
+
+    ``Last-Modified`` headers (RFC 7231) and ISO 8601 times in listings; anything
+    else, or a time without a zone, goes to botocore's own parser (dateutil,
+    several times slower: a tenth of a small GET's CPU). Always zone-aware.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = (
+                datetime.fromisoformat(value)
+                if value[:4].isdigit()
+                else parsedate_to_datetime(value)
+            )
+        except (ValueError, TypeError, IndexError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    result: datetime = parse_timestamp(value)
+    return result
 
 
 @dataclass(frozen=True)
@@ -72,10 +107,16 @@ def make_client(
     ``credentials`` None means the standard AWS chain (environment, shared
     files, ``spec.profile``, instance roles). botocore's own retries are turned
     off: retrying is the store's job, so that every attempt is counted and
-    classified in one place.
+    classified in one place. The User-Agent is fixed (:data:`USER_AGENT`) and
+    timestamps are parsed by :func:`parse_time`: both cut botocore's CPU per
+    request.
     """
-    session = boto3.session.Session(profile_name=spec.profile or None)
+    core = botocore.session.get_session()
+    # This session's clients only (make_client makes a session per client).
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_time)
+    session = boto3.session.Session(botocore_session=core, profile_name=spec.profile or None)
     config = Config(
+        user_agent=USER_AGENT,
         region_name=spec.region or None,
         signature_version="s3v4",
         s3={"addressing_style": spec.addressing_style},

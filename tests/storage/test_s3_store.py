@@ -212,6 +212,58 @@ def test_download_rejects_a_tampered_object(
     assert list(target.parent.iterdir()) == []
 
 
+def test_download_not_durable_writes_the_target_itself_and_only_when_verified(
+    store: S3BlobStore, spec: RemoteSpec, raw_client: Any, tmp_path: Path
+) -> None:
+    """``durable=False`` (batched fetches): no .partial, no rename; a forgery leaves nothing."""
+    path, digest = _file(tmp_path, b"batched bytes")
+    store.put(digest, path, path.stat().st_size)
+    out = tmp_path / "out"
+    out.mkdir()
+    store.download(digest, out / "a.fetch", durable=False)
+    assert [p.name for p in out.iterdir()] == ["a.fetch"]
+    assert (out / "a.fetch").read_bytes() == b"batched bytes"
+
+    raw_client.put_object(Bucket=spec.bucket, Key=store.key(digest), Body=b"forged bytes!")
+    with pytest.raises(ChecksumMismatch):
+        store.download(digest, out / "b.fetch", durable=False)
+    assert [p.name for p in out.iterdir()] == ["a.fetch"]
+
+
+def test_small_put_reads_the_file_into_memory_and_still_refuses_a_changed_one(
+    store: S3BlobStore, tmp_path: Path
+) -> None:
+    """A small single PUT sends the bytes it hashed (one read of the file); a file whose
+    bytes no longer match its name, or that grew, is never sent."""
+    log = RequestLog(store.client)
+    path, digest = _file(tmp_path, b"x" * 100_000)
+    path.write_bytes(b"y" * 100_000)  # same size, other bytes
+    with pytest.raises(ChecksumMismatch):
+        store.put(digest, path, 100_000, absent=True)
+    path.write_bytes(b"x" * 100_001)  # grew by a byte
+    with pytest.raises(ChecksumMismatch):
+        store.put(digest, path, 100_000, absent=True)
+    assert "PutObject" not in log.ops()
+    path.write_bytes(b"x" * 100_000)
+    store.put(digest, path, 100_000, absent=True)
+    assert log.ops() == ["PutObject"]
+    assert store.open(digest).read() == b"x" * 100_000
+
+
+def test_timestamps_are_parsed_zone_aware(store: S3BlobStore, tmp_path: Path) -> None:
+    """``parse_time`` (the clients' timestamp parser) reads headers and listings alike."""
+    from storage.s3_client import parse_time
+
+    for text in ("Sat, 21 Nov 2026 10:00:00 GMT", "2026-11-21T10:00:00.000Z"):
+        parsed = parse_time(text)
+        assert parsed.utcoffset() == timedelta(0) and (parsed.hour, parsed.day) == (10, 21)
+    path, digest = _file(tmp_path, b"when")
+    store.put(digest, path, 4)
+    head = store.client.head_object(Bucket=store.spec.bucket, Key=store.key(digest))
+    listed = store.client.list_objects_v2(Bucket=store.spec.bucket)["Contents"][0]
+    assert head["LastModified"].utcoffset() == listed["LastModified"].utcoffset() == timedelta(0)
+
+
 def test_download_of_absent_blob(store: S3BlobStore, tmp_path: Path) -> None:
     with pytest.raises(BlobNotFound):
         store.download("0" * 64, tmp_path / "x")
