@@ -28,10 +28,8 @@ import os
 import secrets
 import shutil
 import sqlite3
-import threading
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,8 +242,8 @@ def restore_vault(
 
     ``credentials`` None means the AWS chain; ``config`` is saved as the new
     vault's remote. ``store`` replaces the bucket client made from ``config``
-    (tests). ``progress`` is called while ``fetch_all`` downloads, from worker
-    threads, one call at a time. Raises :class:`VaultError` when the directory
+    (tests). ``progress`` is called while ``fetch_all`` downloads, from the
+    calling thread, as each blob's content is committed (or fails). Raises :class:`VaultError` when the directory
     is not empty, the bucket has no snapshot, the snapshot is damaged, or the
     bucket cannot be reached; a blob that fails to download is in the report.
     """
@@ -329,30 +327,22 @@ def _fetch_all(
     progress: Progress | None,
     workers: int,
 ) -> None:
-    lock = threading.Lock()
+    """Every blob in ``wanted`` through :meth:`SpaceOps.fetch_many` (batched durability)."""
     total_bytes = sum(size for _, size in wanted)
     done = [0, 0]
 
-    def one(item: tuple[str, int]) -> None:
-        blob_hash, size = item
-        try:
-            vault.fetch(blob_hash, store)
-        except VaultError as exc:
-            with lock:
-                report.failed.append((blob_hash, exc.message))
+    def one(blob_hash: str, size: int, error: VaultError | None) -> None:
+        if error is not None:
+            report.failed.append((blob_hash, error.message))
         else:
-            with lock:
-                report.fetched += 1
-                report.fetched_bytes += size
-        with lock:
-            done[0] += 1
-            done[1] += size
-            if progress is not None:
-                progress(RestoreProgress(done[0], len(wanted), done[1], total_bytes))
+            report.fetched += 1
+            report.fetched_bytes += size
+        done[0] += 1
+        done[1] += size
+        if progress is not None:
+            progress(RestoreProgress(done[0], len(wanted), done[1], total_bytes))
 
     if progress is not None:
         progress(RestoreProgress(0, len(wanted), 0, total_bytes))
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="restore") as pool:
-        for future in [pool.submit(one, item) for item in wanted]:
-            future.result()
+    vault.fetch_many([blob_hash for blob_hash, _ in wanted], store, workers=workers, done=one)
     report.failed.sort()

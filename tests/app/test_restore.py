@@ -27,6 +27,7 @@ from app.remote import RemoteConfig, load_remote, save_remote
 from app.restore import RestoreProgress, restore_vault
 from app.sync import Syncer
 from app.vault import Vault
+from storage.errors import ChecksumMismatch
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.conftest import MemoryKeyring
@@ -248,6 +249,50 @@ def test_restore_all_downloads_every_blob(synced: Synced, tmp_path: Path) -> Non
         out = tmp_path / "export"
         assert vault.export_folder(vault.root_id, out).failed == []
         assert _tree(out) == synced.expected
+
+
+class _OneDamaged(S3BlobStore):
+    """The bucket as it is, except that one blob's copy arrives damaged."""
+
+    damaged = ""
+
+    def download(
+        self, blob_hash: str, target: Path, progress: Any = None, *, durable: bool = True
+    ) -> None:
+        super().download(blob_hash, target, progress, durable=durable)
+        if blob_hash == self.damaged:
+            target.unlink()  # as the store does when the hash does not match
+            raise ChecksumMismatch(f"the downloaded copy of {blob_hash[:12]}… does not match")
+
+
+def test_restore_all_reports_a_damaged_blob_and_keeps_the_rest(
+    synced: Synced, tmp_path: Path
+) -> None:
+    """Batched fetch: the damaged blob stays evicted and is reported; every other blob
+    of its batch is present; no temp file is left."""
+    store = _OneDamaged(synced.spec, None, sleep=lambda _: None)
+    store.damaged = sorted(store.list())[len(list(store.list())) // 2]
+    home = tmp_path / "new"
+    seen: list[RestoreProgress] = []
+
+    report = restore_vault(
+        home, synced.config, None, fetch_all=True, progress=seen.append, store=store
+    )
+
+    assert [h for h, _ in report.failed] == [store.damaged]
+    assert "damaged" in report.failed[0][1]
+    assert report.fetched == synced.blobs - 1 and not report.ok
+    assert seen[-1].files_done == seen[-1].files_total == synced.blobs
+    with Vault.open(home) as vault:
+        with vault.reading() as session:
+            states = {
+                str(h): str(state)
+                for h, state in session.execute(text("SELECT hash, local_state FROM blob"))
+            }
+        assert states.pop(store.damaged) == "evicted"
+        assert set(states.values()) == {"present"}
+        assert not vault.blobs.has(store.damaged)
+        assert list(vault.blobs.temp_dir.iterdir()) == []
 
 
 def test_restore_refuses_a_directory_that_is_not_empty(synced: Synced, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from app.catalog.db import MIGRATIONS, create_catalog_engine, head_revision
 from app.catalog.models import Blob, File
-from app.errors import BlobMissing
+from app.errors import BlobMissing, NotFound
 from app.importer import Conflict
 from app.paths import vault_paths
 from app.vault import Vault
@@ -251,6 +251,73 @@ def test_a_tampered_bucket_copy_is_refused(
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_fetch_many_brings_back_a_batch_and_reports_each_failure(
+    vault: Vault, store: S3BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batched fetch: every good blob lands verified and present; a forged copy and an
+    unknown hash fail on their own; nothing is left in the temp directory."""
+    import app.space
+
+    monkeypatch.setattr(app.space, "FETCH_BATCH", 3)  # several batches, one partial
+    files = {f"f{i}.bin": f"content number {i}".encode() * 50 for i in range(8)}
+    ids = _import(vault, tmp_path / "src", files)
+    _upload(vault, store, *ids.values())
+    hashes = {name: _hash(vault, file_id) for name, file_id in ids.items()}
+    assert vault.free_up_space(store).evicted == 8
+    forged = hashes["f3.bin"]
+    store.client.put_object(Bucket=store.spec.bucket, Key=store.key(forged), Body=b"forged")
+    unknown = "e" * 64
+    seen: list[tuple[str, int, bool]] = []
+
+    failures = vault.fetch_many(
+        [*hashes.values(), unknown],
+        store,
+        workers=3,
+        done=lambda h, size, error: seen.append((h, size, error is None)),
+    )
+
+    assert set(failures) == {forged, unknown}
+    assert isinstance(failures[forged], BlobMissing) and "damaged" in failures[forged].message
+    assert isinstance(failures[unknown], NotFound)
+    assert sorted(h for h, _, ok in seen if ok) == sorted(set(hashes.values()) - {forged})
+    assert len(seen) == 9
+    for name, blob_hash in hashes.items():
+        if blob_hash == forged:
+            assert _state(vault, blob_hash) == "evicted" and not vault.blobs.has(blob_hash)
+        else:
+            assert _state(vault, blob_hash) == "present"
+            assert vault.blobs.path(blob_hash).read_bytes() == files[name]
+    assert list(vault.blobs.temp_dir.iterdir()) == []
+    assert vault.verify().ok
+
+
+def test_fetch_many_of_present_blobs_downloads_nothing(
+    vault: Vault, store: S3BlobStore, tmp_path: Path
+) -> None:
+    ids = _import(vault, tmp_path / "src", {"a.txt": b"here already"})
+    a = _hash(vault, ids["a.txt"])
+    gets: list[str] = []
+    store.client.meta.events.register("before-send.s3.GetObject", lambda **_: gets.append("x"))
+
+    assert vault.fetch_many([a], store) == {}
+
+    assert gets == [] and _state(vault, a) == "present"
+
+
+def test_fetch_many_without_a_store_explains_per_blob(
+    vault: Vault, store: S3BlobStore, tmp_path: Path
+) -> None:
+    ids = _import(vault, tmp_path / "src", {"a.txt": b"only in the bucket"})
+    _upload(vault, store, ids["a.txt"])
+    a = _hash(vault, ids["a.txt"])
+    vault.free_up_space(store)
+
+    failures = vault.fetch_many([a])
+
+    assert isinstance(failures[a], BlobMissing) and "connect" in failures[a].message
+    assert _state(vault, a) == "evicted"
+
+
 def test_a_copy_left_by_a_crash_during_eviction_is_reused(
     vault: Vault, store: S3BlobStore, tmp_path: Path
 ) -> None:
@@ -286,7 +353,7 @@ def test_opening_a_0001_vault_upgrades_it(tmp_path: Path) -> None:
     with Vault.open(tmp_path / "old") as vault:
         with vault.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == head_revision() == "0002"
+        assert version == head_revision()  # 0002 added keep_on_device; later ones may follow
         with vault.reading() as session:
             file = session.get(File, 7)
             assert file is not None and file.keep_on_device is False
