@@ -2,7 +2,7 @@
 
 Ours: ``Syncer.run(snapshot=False)`` of a vault holding the files (upload), and
 ``restore_vault(fetch_all=True)`` (``mediavault restore --all``: every blob through
-``SpaceOps.fetch``, verified) into a new directory (download). Peers, in the same run
+``SpaceOps.fetch_many``, verified, durable per batch) into a new directory (download). Peers, in the same run
 against the same server: the AWS CLI (``aws s3 cp --recursive``, from PyPI, in its own
 venv: it pins botocore) and rclone (``rclone copy``, the Debian package), both with
 their default settings. ``curl`` times one pre-signed PUT and GET of a single big file,
@@ -616,9 +616,13 @@ def report(
         "(SHA-256 checksum on every request, each file re-hashed while read; whether the "
         "bucket has a blob is asked with a HEAD, or with one listing per batch of 16 or more "
         "blobs; the result is checked with a HEAD after, or with the PUT's echo of the "
-        "checksum). Download: `restore_vault(fetch_all=True)` (`mediavault restore --all`), timed "
-        "from the first blob fetch to the end: every blob through `SpaceOps.fetch`, into a "
-        "`.partial` file, SHA-256 checked, fsynced, renamed, marked present. "
+        "checksum; blobs are claimed and marked completed in batches). Download: "
+        "`restore_vault(fetch_all=True)` (`mediavault restore --all`), timed from the first "
+        "blob fetch to the end: every blob through `SpaceOps.fetch_many`, 4 GETs at once, each "
+        "into a temp file, SHA-256 checked while it streams; per batch of up to 128 blobs "
+        "(64 MiB) the data is made durable (one `syncfs`, or an fsync per file for a few), "
+        "renamed into place, the directories synced, then one transaction marks the batch "
+        "present. "
         + peers
         + f" Random bytes; medians of {runs} run(s) after a warm-up, the tools taking turns "
         "to go first.",
