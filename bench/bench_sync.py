@@ -17,7 +17,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from bench.bench_import import make_big, make_small
 from bench.common import ROOT, Row, Section, log, median, settle, temp_dir
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
+from tests.s3server import moto_server as start_moto
 
 MIB = 1 << 20
 KEY, SECRET, REGION = "bench-key", "bench-secret", "us-east-1"
@@ -132,34 +132,9 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 @contextmanager
 def moto_server() -> Iterator[Server]:
-    """moto's S3 server on a free loopback port, as tests/s3server.py starts it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto's S3 server did not start") from None
-                time.sleep(0.1)
-        yield Server(url, server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    """moto's S3 server on a free loopback port, started as the tests start theirs."""
+    with start_moto() as (url, process):
+        yield Server(url, process.pid)
 
 
 def reset_server(url: str) -> None:

@@ -9,6 +9,7 @@ run the same tests against another endpoint, such as a local MinIO, instead.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -43,17 +44,11 @@ def down_url() -> str:
 
 
 @contextmanager
-def s3_endpoint() -> Iterator[S3Endpoint]:
-    """The configured external endpoint, or a moto server started for the duration."""
-    external = os.environ.get("MEDIAVAULT_TEST_S3_ENDPOINT")
-    if external:
-        yield S3Endpoint(
-            external,
-            os.environ["MEDIAVAULT_TEST_S3_KEY"],
-            os.environ["MEDIAVAULT_TEST_S3_SECRET"],
-            os.environ.get("MEDIAVAULT_TEST_S3_REGION", "us-east-1"),
-        )
-        return
+def moto_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """moto's S3 server in a subprocess on a free loopback port: its URL and process.
+
+    The benchmarks start theirs this way too.
+    """
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -71,7 +66,7 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("moto's S3 server did not start") from None
                 time.sleep(0.1)
-        yield S3Endpoint(url, "testing-key", "testing-secret", "us-east-1")
+        yield url, server
     finally:
         server.terminate()
         try:
@@ -79,3 +74,45 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@contextmanager
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """The configured external endpoint, or a moto server started for the duration."""
+    external = os.environ.get("MEDIAVAULT_TEST_S3_ENDPOINT")
+    if external:
+        yield S3Endpoint(
+            external,
+            os.environ["MEDIAVAULT_TEST_S3_KEY"],
+            os.environ["MEDIAVAULT_TEST_S3_SECRET"],
+            os.environ.get("MEDIAVAULT_TEST_S3_REGION", "us-east-1"),
+        )
+        return
+    with moto_server() as (url, _):
+        yield S3Endpoint(url, "testing-key", "testing-secret", "us-east-1")
+
+
+def _set_moto_auth(endpoint: S3Endpoint, value: str) -> bool:
+    request = urllib.request.Request(
+        endpoint.url + "/moto-api/reset-auth",
+        data=value.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return bool(json.load(response)["status"] == "ok")
+    except OSError:
+        return False  # not moto: a real endpoint checks keys anyway
+
+
+@contextmanager
+def moto_checks_keys(endpoint: S3Endpoint) -> Iterator[None]:
+    """Make moto check keys, as a real endpoint always does. Use only wrong keys inside:
+    moto then refuses the test keys too (it knows no IAM user for them)."""
+    enabled = _set_moto_auth(endpoint, "0")
+    try:
+        yield
+    finally:
+        if enabled:
+            _set_moto_auth(endpoint, "inf")

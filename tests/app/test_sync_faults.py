@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import random
 import signal
@@ -29,11 +28,9 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +44,7 @@ from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.faultproxy import FaultProxy, Faults, Logged
 from tests.helpers.buckets import blob_rows
-from tests.s3server import S3Endpoint, s3_endpoint
+from tests.s3server import S3Endpoint, moto_checks_keys, s3_endpoint
 
 MiB = 1 << 20
 REPO = Path(__file__).resolve().parents[2]
@@ -115,32 +112,6 @@ def _short_sleep(seconds: float) -> None:
 
 def _store(spec: RemoteSpec, **kwargs: Any) -> S3BlobStore:
     return S3BlobStore(spec, None, sleep=_short_sleep, **kwargs)
-
-
-@contextmanager
-def _moto_checks_keys(s3: S3Endpoint) -> Iterator[None]:
-    """Make moto check keys, as a real endpoint does. Use only wrong keys inside: moto
-    then refuses the test keys too (it knows no IAM user for them)."""
-    enabled = _set_moto_auth(s3, "0")
-    try:
-        yield
-    finally:
-        if enabled:
-            _set_moto_auth(s3, "inf")
-
-
-def _set_moto_auth(s3: S3Endpoint, value: str) -> bool:
-    request = urllib.request.Request(
-        s3.url + "/moto-api/reset-auth",
-        data=value.encode(),
-        method="POST",
-        headers={"Content-Type": "text/plain"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return bool(json.load(response)["status"] == "ok")
-    except OSError:
-        return False  # not moto: a real endpoint checks keys anyway
 
 
 def _empty(client: Any, bucket: str) -> None:
@@ -491,7 +462,7 @@ def test_wrong_credentials_fail_clearly_and_lose_nothing(
     secret = "wrong-secret-that-must-not-leak"
     bad = S3BlobStore(spec, Credentials("AKIAWRONGWRONGWRONG", secret), sleep=lambda _s: None)
 
-    with _moto_checks_keys(s3):
+    with moto_checks_keys(s3):
         report = Syncer(vault, bad).run()
         freed = vault.free_up_space(bad)
         vault.remote_store = bad

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ from storage.retry import classify, with_retries
 from storage.s3 import MiB, S3BlobStore, translate_error
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.conftest import spec_for
-from tests.s3server import S3Endpoint, down_url
+from tests.s3server import S3Endpoint, down_url, moto_checks_keys
 
 
 class RequestLog:
@@ -373,24 +371,8 @@ def moto_auth(s3: S3Endpoint, spec: RemoteSpec) -> Iterator[None]:
 
     Depends on ``spec`` so that the bucket is made before and deleted after.
     """
-
-    def set_count(value: str) -> bool:
-        request = urllib.request.Request(
-            s3.url + "/moto-api/reset-auth",
-            data=value.encode(),
-            method="POST",
-            headers={"Content-Type": "text/plain"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return bool(json.load(response)["status"] == "ok")
-        except OSError:
-            return False  # not moto
-
-    enabled = set_count("0")
-    yield
-    if enabled:
-        set_count("inf")
+    with moto_checks_keys(s3):
+        yield
 
 
 def test_wrong_credentials(spec: RemoteSpec, moto_auth: None, tmp_path: Path) -> None:
