@@ -41,7 +41,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import select, update
 
 from app.catalog.models import Blob, File, Version
@@ -49,11 +48,9 @@ from app.core import FileLock, VaultBase
 from app.errors import StorageError, VaultError
 from app.paths import VaultPaths
 from app.restore import download_snapshot
-from app.sync import SyncBusy, list_snapshots, remote_call
-from storage.blobstore import HASH_RE, blob_key
+from app.sync import SyncBusy, list_snapshots
 from storage.errors import BlobNotFound, RemoteError
-from storage.retry import with_retries
-from storage.s3 import S3BlobStore, translate_error
+from storage.s3 import S3BlobStore, UnfinishedUpload
 from storage.s3_client import Credentials
 
 log = logging.getLogger(__name__)
@@ -84,21 +81,6 @@ def _referenced(catalog: Path) -> set[str]:
         }
     finally:
         connection.close()
-
-
-@dataclass(frozen=True)
-class StaleUpload:
-    """An unfinished multipart upload old enough to abort.
-
-    Attributes:
-        key: the object key it was uploading to.
-        upload_id: its id.
-        initiated: when the service says it started (aware, UTC).
-    """
-
-    key: str
-    upload_id: str
-    initiated: datetime
 
 
 @dataclass(frozen=True)
@@ -157,7 +139,7 @@ class CleanupReport:
 
     dry_run: bool
     older_than: timedelta
-    aborted: list[StaleUpload] = field(default_factory=list)
+    aborted: list[UnfinishedUpload] = field(default_factory=list)
     reset: list[str] = field(default_factory=list)
     failed: list[FailedBlob] = field(default_factory=list)
     retried: bool = False
@@ -254,7 +236,7 @@ class Cleaner:
     def _run(self, older_than: timedelta, dry_run: bool, retry_failed: bool) -> CleanupReport:
         report = CleanupReport(dry_run=dry_run, older_than=older_than)
         try:
-            stale = self._stale_uploads(self._clock() - older_than)
+            stale = self.store.unfinished_uploads(self._clock() - older_than)
             in_bucket = sorted(set(self.store.list()))
             snapshot_keys = list_snapshots(self.store, self._secrets)
             snapshot_hashes, report.blocked = self._snapshot_hashes(snapshot_keys)
@@ -309,37 +291,6 @@ class Cleaner:
             f"; nothing deleted: {report.blocked}" if report.blocked else "",
         )
         return report
-
-    def _stale_uploads(self, cutoff: datetime) -> list[StaleUpload]:
-        """Unfinished multipart uploads of blob keys started at or before ``cutoff``."""
-        bucket = self.store.spec.bucket
-        prefix = self.store.spec.key("blobs") + "/"
-        found: list[StaleUpload] = []
-        markers: dict[str, str] = {}
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, **markers}
-            page = remote_call(
-                "list unfinished uploads",
-                partial(self.store.client.list_multipart_uploads, **kwargs),
-                self._secrets,
-            )
-            for upload in page.get("Uploads", []):
-                key = str(upload["Key"])
-                rest = key[len(prefix) :]
-                if not (HASH_RE.match(rest[3:]) and rest == blob_key(rest[3:])):
-                    continue  # not a blob: not ours to abort
-                initiated: datetime = upload["Initiated"]
-                if initiated.tzinfo is None:
-                    initiated = initiated.replace(tzinfo=UTC)
-                if initiated <= cutoff:
-                    found.append(StaleUpload(key, str(upload["UploadId"]), initiated))
-            if not page.get("IsTruncated"):
-                break
-            markers = {
-                "KeyMarker": str(page.get("NextKeyMarker", "")),
-                "UploadIdMarker": str(page.get("NextUploadIdMarker", "")),
-            }
-        return sorted(found, key=lambda u: (u.key, u.initiated))
 
     def _snapshot_hashes(self, keys: list[str]) -> tuple[set[str], str]:
         """Every blob hash the snapshots ``keys`` refer to, and "" or why one could not be read.
@@ -413,7 +364,7 @@ class Cleaner:
     def _apply(
         self,
         report: CleanupReport,
-        stale: list[StaleUpload],
+        stale: list[UnfinishedUpload],
         candidates: list[UnusedBlob],
         retry_failed: bool,
     ) -> None:
@@ -440,23 +391,9 @@ class Cleaner:
             report.errors.append(("cleanup", _message(exc)))
             log.warning("cleanup stopped: %s", exc)
 
-    def _abort(self, upload: StaleUpload) -> None:
+    def _abort(self, upload: UnfinishedUpload) -> None:
         """Abort one multipart upload (already gone counts as done); forget its id."""
-        what = f"abort the unfinished upload of {upload.key}"
-        try:
-            with_retries(
-                partial(
-                    self.store.client.abort_multipart_upload,
-                    Bucket=self.store.spec.bucket,
-                    Key=upload.key,
-                    UploadId=upload.upload_id,
-                )
-            )
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) != "NoSuchUpload":
-                raise translate_error(exc, what, secrets=self._secrets) from exc
-        except (BotoCoreError, ConnectionError) as exc:
-            raise translate_error(exc, what, secrets=self._secrets) from exc
+        self.store.abort_upload(upload.key, upload.upload_id)
         with self.vault.writing() as session:
             # Its parts are gone: the next sync of that blob starts a new upload.
             session.execute(

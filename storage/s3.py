@@ -35,6 +35,7 @@ renamed into place only when the hash matches.
 from __future__ import annotations
 
 import base64
+import builtins
 import errno
 import hashlib
 import io
@@ -45,7 +46,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -207,6 +209,21 @@ class _RemoteReader(io.RawIOBase):
         super().close()
 
 
+@dataclass(frozen=True)
+class UnfinishedUpload:
+    """A multipart upload of a blob, started and neither completed nor aborted.
+
+    Attributes:
+        key: the object key it uploads to.
+        upload_id: its id.
+        initiated: when the service says it started (aware, UTC).
+    """
+
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
 class S3BlobStore:
     """Content-addressed blobs in one bucket, under ``spec.prefix``. Thread-safe.
 
@@ -355,6 +372,14 @@ class S3BlobStore:
         raw = _RemoteReader(response["Body"], lambda exc: self._translate(exc, what))
         return io.BufferedReader(raw, CHUNK)
 
+    def _hash_of(self, key: str) -> str | None:
+        """The blob hash a key names (``<prefix>/blobs/ab/<hash>``), or None for other keys."""
+        rest = key[len(self._prefix) :]
+        name = rest[3:]
+        if key.startswith(self._prefix) and HASH_RE.match(name) and rest == blob_key(name):
+            return name
+        return None
+
     def list(self) -> Iterator[str]:
         """Every blob hash under the prefix (other keys are ignored), paginated."""
         token: str | None = None
@@ -364,9 +389,8 @@ class S3BlobStore:
                 kwargs["ContinuationToken"] = token
             page = self._call("list the bucket", partial(self.client.list_objects_v2, **kwargs))
             for item in page.get("Contents", []):
-                rest = str(item["Key"])[len(self._prefix) :]
-                name = rest[3:]
-                if HASH_RE.match(name) and rest == blob_key(name):
+                name = self._hash_of(str(item["Key"]))
+                if name is not None:
                     yield name
             token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
             if not token:
@@ -805,16 +829,12 @@ class S3BlobStore:
                 )
             )
         except (BotoCoreError, ClientError, ConnectionError):
-            pass  # abort_stale_uploads() will get it later
+            pass  # `mediavault cleanup` aborts it later
 
-    def abort_stale_uploads(self, older_than: timedelta) -> int:
-        """Abort unfinished multipart uploads under the prefix started more than
-        ``older_than`` ago (they cost storage until aborted). Returns how many.
-
-        Only call with an age well beyond any upload that may still resume.
-        """
-        cutoff = datetime.now(UTC) - older_than
-        aborted = 0
+    def unfinished_uploads(self, started_before: datetime) -> builtins.list[UnfinishedUpload]:
+        """Multipart uploads of blob keys started at or before ``started_before`` (aware)
+        and neither completed nor aborted, by key. Other keys' uploads are left out."""
+        found: builtins.list[UnfinishedUpload] = []
         markers: dict[str, str] = {}
         while True:
             kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": self._prefix, **markers}
@@ -822,18 +842,33 @@ class S3BlobStore:
                 "list unfinished uploads", partial(self.client.list_multipart_uploads, **kwargs)
             )
             for upload in page.get("Uploads", []):
-                initiated = upload["Initiated"]
+                key = str(upload["Key"])
+                initiated: datetime = upload["Initiated"]
                 if initiated.tzinfo is None:
                     initiated = initiated.replace(tzinfo=UTC)
-                if initiated < cutoff:
-                    self._abort_quietly(str(upload["Key"]), str(upload["UploadId"]))
-                    aborted += 1
+                if self._hash_of(key) is not None and initiated <= started_before:
+                    found.append(UnfinishedUpload(key, str(upload["UploadId"]), initiated))
             if not page.get("IsTruncated"):
-                return aborted
+                return sorted(found, key=lambda u: (u.key, u.initiated))
             markers = {
-                "KeyMarker": page.get("NextKeyMarker", ""),
-                "UploadIdMarker": page.get("NextUploadIdMarker", ""),
+                "KeyMarker": str(page.get("NextKeyMarker", "")),
+                "UploadIdMarker": str(page.get("NextUploadIdMarker", "")),
             }
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload (its parts stop costing storage). Idempotent: one
+        already gone counts as done. Raises :class:`RemoteError`."""
+        try:
+            self._raw(
+                lambda: self.client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id
+                )
+            )
+        except ClientError as exc:
+            if _code(exc) != "NoSuchUpload":
+                raise self._translate(exc, f"abort the unfinished upload of {key}") from exc
+        except (BotoCoreError, ConnectionError) as exc:
+            raise self._translate(exc, f"abort the unfinished upload of {key}") from exc
 
     # --- download -------------------------------------------------------
 
