@@ -43,6 +43,7 @@ import os
 import re
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -84,6 +85,11 @@ MAX_PARTS = 10_000  # S3's most parts in one upload
 CHUNK = MiB
 IN_MEMORY = 8 * MiB  # single PUTs up to this size are read into memory once
 GET_PIECE = CHUNK  # the most read from a GET's body at once
+# Each part of a multipart upload carries a CRC32 (as the AWS SDKs' default does):
+# it guards the part on the wire at a fraction of the service's cost for a
+# SHA-256, while the blob's own SHA-256 is checked here as the file is read.
+PART_CHECKSUM = "CRC32"
+PART_CHECKSUMS = frozenset({"CRC32", "SHA256"})  # uploads started with SHA-256 still resume
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -182,6 +188,13 @@ def _b64(digest: bytes) -> str:
 
 def _sha256_b64_of_hex(blob_hash: str) -> str:
     return _b64(bytes.fromhex(blob_hash))
+
+
+def _part_checksum(algorithm: str, data: bytes) -> str:
+    """``data``'s checksum as S3 writes it for ``algorithm`` (CRC32 or SHA256)."""
+    if algorithm == "CRC32":
+        return _b64(zlib.crc32(data).to_bytes(4, "big"))
+    return _b64(hashlib.sha256(data).digest())
 
 
 class _RemoteReader(io.RawIOBase):
@@ -622,9 +635,11 @@ class S3BlobStore:
         needed = -(-size // MAX_PARTS)
         return max(self.part_size, -(-needed // MiB) * MiB)
 
-    def _list_parts(self, key: str, upload_id: str) -> dict[int, dict[str, Any]]:
-        """The parts the service holds; raises ClientError NoSuchUpload untranslated."""
+    def _list_parts(self, key: str, upload_id: str) -> tuple[dict[int, dict[str, Any]], str]:
+        """The parts the service holds and the upload's checksum algorithm ("" if
+        none is given); raises ClientError NoSuchUpload untranslated."""
         parts: dict[int, dict[str, Any]] = {}
+        algorithm = ""
         marker = 0
         while True:
             kwargs: dict[str, Any] = {
@@ -634,19 +649,24 @@ class S3BlobStore:
                 "PartNumberMarker": marker,
             }
             page = self._raw(partial(self.client.list_parts, **kwargs))
+            algorithm = str(page.get("ChecksumAlgorithm") or algorithm).upper()
             for part in page.get("Parts", []):
                 parts[int(part["PartNumber"])] = part
+                # Some services name the algorithm only on each part's checksum.
+                algorithm = algorithm or next(
+                    (a for a in PART_CHECKSUMS if part.get(f"Checksum{a}")), ""
+                )
             if not page.get("IsTruncated"):
-                return parts
+                return parts, algorithm
             marker = int(page["NextPartNumberMarker"])
 
     @staticmethod
-    def _usable(listed: dict[str, Any] | None, data: bytes, checksum: str) -> bool:
+    def _usable(listed: dict[str, Any] | None, data: bytes, algorithm: str, checksum: str) -> bool:
         """True if a part the service already holds has exactly these bytes."""
         if listed is None or int(listed.get("Size", -1)) != len(data):
             return False
-        if listed.get("ChecksumSHA256"):
-            return bool(listed["ChecksumSHA256"] == checksum)
+        if listed.get(f"Checksum{algorithm}"):
+            return bool(listed[f"Checksum{algorithm}"] == checksum)
         etag = str(listed.get("ETag", ""))
         if _MD5_ETAG.match(etag):  # plain MD5 ETag (not SSE-KMS / SSE-C)
             return etag.strip('"') == hashlib.md5(data, usedforsecurity=False).hexdigest()
@@ -664,20 +684,27 @@ class S3BlobStore:
     ) -> None:
         what = f"upload {blob_hash[:12]}…"
         listed: dict[int, dict[str, Any]] = {}
+        algorithm = PART_CHECKSUM
         if upload_id:
             try:
-                listed = self._list_parts(key, upload_id)
+                listed, algorithm = self._list_parts(key, upload_id)
             except ClientError as exc:
                 if _code(exc) != "NoSuchUpload":
                     raise self._translate(exc, what) from exc
                 upload_id = None
             except (BotoCoreError, ConnectionError) as exc:
                 raise self._translate(exc, what) from exc
+            if not algorithm:  # the service does not say: parts are matched by MD5 ETag
+                algorithm = PART_CHECKSUM
+            elif upload_id and algorithm not in PART_CHECKSUMS:
+                # Not started by this code: parts of another checksum cannot be sent.
+                self._abort_quietly(key, upload_id)
+                upload_id, listed, algorithm = None, {}, PART_CHECKSUM
         if not upload_id:
             created = self._call(
                 what,
                 lambda: self.client.create_multipart_upload(
-                    Bucket=self._bucket, Key=key, ChecksumAlgorithm="SHA256"
+                    Bucket=self._bucket, Key=key, ChecksumAlgorithm=PART_CHECKSUM
                 ),
             )
             upload_id = str(created["UploadId"])
@@ -711,7 +738,7 @@ class S3BlobStore:
                         PartNumber=number,
                         Body=data,
                         ContentLength=len(data),
-                        ChecksumSHA256=checksum,
+                        **{f"Checksum{algorithm}": checksum},
                     )
 
                 # Taken only once the part before is on its way: a part holding a
@@ -750,9 +777,9 @@ class S3BlobStore:
                 hasher.update(data)
                 if len(data) != min(part_size, size - offset):
                     break  # shorter than announced: reported below
-                checksum = _b64(hashlib.sha256(data).digest())
+                checksum = _part_checksum(algorithm, data)
                 have = listed.get(number)
-                if have is not None and self._usable(have, data, checksum):
+                if have is not None and self._usable(have, data, algorithm, checksum):
                     etags[number] = (str(have["ETag"]), checksum)
                     if progress:
                         progress(len(data))
@@ -782,7 +809,7 @@ class S3BlobStore:
         if errors:
             raise errors[0]
         parts = [
-            {"PartNumber": number, "ETag": etag, "ChecksumSHA256": checksum}
+            {"PartNumber": number, "ETag": etag, f"Checksum{algorithm}": checksum}
             for number, (etag, checksum) in sorted(etags.items())
         ]
         if self._read(handle, 1) or hasher.hexdigest() != blob_hash:

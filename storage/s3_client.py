@@ -141,4 +141,29 @@ def make_client(
         kwargs["aws_secret_access_key"] = credentials.secret_access_key
         if credentials.session_token:
             kwargs["aws_session_token"] = credentials.session_token
-    return session.client("s3", **kwargs)
+    client = session.client("s3", **kwargs)
+    # Last on the generic event, so it runs after botocore's own add_expect_header.
+    client.meta.events.register_last("before-call.s3", _no_continue_for_small_bodies)
+    return client
+
+
+CONTINUE_FROM = 2 * 1024 * 1024  # bodies at least this big wait for "100 Continue"
+
+
+def _no_continue_for_small_bodies(params: dict[str, Any], **_: Any) -> None:
+    """Drop ``Expect: 100-continue`` from requests with small bodies.
+
+    botocore asks for it on every PUT with a body; waiting for the answer costs
+    a round trip per request, which for a small file is most of its upload. It
+    only saves sending a body the service would refuse, which matters for big
+    ones (the Go SDK draws the same line at 2 MiB).
+    """
+    headers = params.get("headers", {})
+    if "Expect" not in headers:
+        return
+    try:
+        length = int(headers.get("Content-Length", CONTINUE_FROM))
+    except ValueError:
+        return
+    if length < CONTINUE_FROM:
+        del headers["Expect"]

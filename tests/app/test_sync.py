@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import sqlite3
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -160,33 +161,50 @@ def test_blob_already_in_bucket_is_not_sent(
     assert all(r.remote_state == "completed" for r in blob_rows(vault))
 
 
-def test_interrupted_multipart_upload_resumes(
-    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path
-) -> None:
-    vault = remote_vault
-    _import(vault, tmp_path, small=0, big=True)
-    (blob,) = blob_rows(vault)
-    store = _store(spec)
-    key = store.key(blob.hash)
-    data = vault.blobs.path(blob.hash).read_bytes()
-    part = data[: 5 * MiB]
-    upload_id = raw.create_multipart_upload(
-        Bucket=spec.bucket, Key=key, ChecksumAlgorithm="SHA256"
-    )["UploadId"]
+def _crashed_upload(
+    vault: Vault, raw: Any, bucket: str, key: str, blob: Any, algorithm: str
+) -> str:
+    """A multipart upload holding part 1 of ``blob``, as a crash mid-upload leaves it."""
+    part = vault.blobs.path(blob.hash).read_bytes()[: 5 * MiB]
+    checksum: dict[str, str] = {}
+    created: dict[str, str] = {}
+    if algorithm == "SHA256":
+        created = {"ChecksumAlgorithm": "SHA256"}
+        checksum = {"ChecksumSHA256": base64.b64encode(hashlib.sha256(part).digest()).decode()}
+    else:
+        created = {"ChecksumAlgorithm": "CRC32"}
+        crc = zlib.crc32(part).to_bytes(4, "big")
+        checksum = {"ChecksumCRC32": base64.b64encode(crc).decode()}
+    upload_id = str(raw.create_multipart_upload(Bucket=bucket, Key=key, **created)["UploadId"])
     raw.upload_part(
-        Bucket=spec.bucket,
+        Bucket=bucket,
         Key=key,
         UploadId=upload_id,
         PartNumber=1,
         Body=part,
-        ChecksumSHA256=base64.b64encode(hashlib.sha256(part).digest()).decode(),
+        **checksum,
     )
-    with vault.writing() as session:  # as a crash mid-upload leaves it
+    with vault.writing() as session:
         session.execute(
             update(Blob)
             .where(Blob.hash == blob.hash)
             .values(remote_state="uploading", upload_id=upload_id)
         )
+    return upload_id
+
+
+@pytest.mark.parametrize("algorithm", ["SHA256", "CRC32"])
+def test_interrupted_multipart_upload_resumes(
+    remote_vault: Vault, spec: RemoteSpec, raw: Any, tmp_path: Path, algorithm: str
+) -> None:
+    """Parts already sent are kept, whichever checksum the upload was started with
+    (uploads begun before part checksums became CRC32 used SHA-256)."""
+    vault = remote_vault
+    _import(vault, tmp_path, small=0, big=True)
+    (blob,) = blob_rows(vault)
+    store = _store(spec)
+    key = store.key(blob.hash)
+    _crashed_upload(vault, raw, spec.bucket, key, blob, algorithm)
     requests = Requests(store.client)
 
     report = Syncer(vault, store).run(snapshot=False)

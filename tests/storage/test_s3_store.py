@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError, SSLError
 
 from storage.errors import BlobNotFound, ChecksumMismatch, RemoteError
 from storage.retry import classify, with_retries
-from storage.s3 import MiB, S3BlobStore, translate_error
+from storage.s3 import MiB, S3BlobStore, _part_checksum, translate_error
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.conftest import spec_for
 from tests.s3server import S3Endpoint, down_url, moto_checks_keys
@@ -68,6 +68,7 @@ def test_single_put_sends_the_checksum(store: S3BlobStore, tmp_path: Path) -> No
     store.put(digest, path, path.stat().st_size)
     (put,) = [headers for op, _, headers in log.entries if op == "PutObject"]
     assert put["x-amz-checksum-sha256"] == base64.b64encode(bytes.fromhex(digest)).decode()
+    assert "expect" not in put  # a small body is sent without waiting for "100 Continue"
     assert log.ops() == ["HeadObject", "PutObject", "HeadObject"]
     with store.open(digest) as handle:
         assert handle.read() == b"checksummed"
@@ -104,7 +105,7 @@ def test_multipart_round_trip(
     spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
 ) -> None:
     store = _multipart_store(spec, s3_credentials)
-    data = os.urandom(12 * MiB + 123)
+    data = os.urandom(11 * MiB + 123)  # the last part under 2 MiB
     path, digest = _file(tmp_path, data)
     log = RequestLog(store.client)
     ids: list[str] = []
@@ -112,7 +113,12 @@ def test_multipart_round_trip(
     store.put(digest, path, len(data), progress=seen.append, on_upload_id=ids.append)
     assert len(ids) == 1
     assert log.parts_sent() == [1, 2, 3]
-    assert all(h["x-amz-checksum-sha256"] for op, _, h in log.entries if op == "UploadPart")
+    sent = [h for op, _, h in log.entries if op == "UploadPart"]
+    pieces = [data[: 5 * MiB], data[5 * MiB : 10 * MiB], data[10 * MiB :]]
+    assert [h["x-amz-checksum-crc32"] for h in sent] == [
+        _part_checksum("CRC32", piece) for piece in pieces
+    ]
+    assert [h.get("expect") for h in sent] == ["100-continue", "100-continue", None]
     assert sum(seen) == len(data)
     assert store.stat(digest) == len(data)
     target = tmp_path / "back.bin"
@@ -159,6 +165,39 @@ def test_multipart_resume_sends_only_missing_parts(
     target = tmp_path / "back.bin"
     second.download(digest, target)
     assert target.read_bytes() == data
+
+
+def test_upload_of_another_part_checksum_starts_over(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, raw_client: Any
+) -> None:
+    """Parts of an upload that names a checksum this store does not send cannot be
+    added to: it is aborted and a new one begun."""
+    store = _multipart_store(spec, s3_credentials)
+    data = os.urandom(6 * MiB)
+    path, digest = _file(tmp_path, data)
+    key = store.key(digest)
+    old = raw_client.create_multipart_upload(
+        Bucket=spec.bucket, Key=key, ChecksumAlgorithm="CRC32C"
+    )["UploadId"]
+
+    def as_aws_answers(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["ChecksumAlgorithm"] = "CRC32C"  # moto's ListParts leaves it out
+
+    store.client.meta.events.register("after-call.s3.ListParts", as_aws_answers)
+    log = RequestLog(store.client)
+    ids: list[str] = []
+    store.put(digest, path, len(data), upload_id=old, on_upload_id=ids.append)
+    assert len(ids) == 1 and ids[0] != old
+    assert log.ops()[:4] == [
+        "HeadObject",
+        "ListParts",
+        "AbortMultipartUpload",
+        "CreateMultipartUpload",
+    ]
+    assert log.parts_sent() == [1, 2]
+    uploads = raw_client.list_multipart_uploads(Bucket=spec.bucket).get("Uploads", [])
+    assert old not in [u["UploadId"] for u in uploads]
+    assert store.stat(digest) == len(data)
 
 
 def test_unknown_upload_id_starts_over(
@@ -466,12 +505,24 @@ def test_translate_error_masks_secrets() -> None:
 
 def test_listed_part_must_match_to_be_reused() -> None:
     data = b"part bytes"
-    checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
     md5 = '"' + hashlib.md5(data).hexdigest() + '"'
     usable = S3BlobStore._usable
-    assert usable({"Size": len(data), "ETag": md5}, data, checksum)
-    assert usable({"Size": len(data), "ETag": "x", "ChecksumSHA256": checksum}, data, checksum)
-    assert not usable({"Size": len(data) - 1, "ETag": md5}, data, checksum)
-    assert not usable({"Size": len(data), "ETag": '"' + "0" * 32 + '"'}, data, checksum)
-    assert not usable({"Size": len(data), "ETag": md5, "ChecksumSHA256": "AAAA"}, data, checksum)
-    assert not usable(None, data, checksum)
+    for algorithm in ("SHA256", "CRC32"):
+        checksum = _part_checksum(algorithm, data)
+        field = f"Checksum{algorithm}"
+        assert usable({"Size": len(data), "ETag": md5}, data, algorithm, checksum)
+        assert usable({"Size": len(data), "ETag": "x", field: checksum}, data, algorithm, checksum)
+        assert not usable({"Size": len(data) - 1, "ETag": md5}, data, algorithm, checksum)
+        wrong_md5 = '"' + "0" * 32 + '"'
+        assert not usable({"Size": len(data), "ETag": wrong_md5}, data, algorithm, checksum)
+        assert not usable(
+            {"Size": len(data), "ETag": md5, field: "AAAA"}, data, algorithm, checksum
+        )
+        assert not usable(None, data, algorithm, checksum)
+    assert (
+        _part_checksum("SHA256", data) == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    )
+    assert (
+        _part_checksum("CRC32", b"123456789")
+        == base64.b64encode(bytes.fromhex("cbf43926")).decode()
+    )
