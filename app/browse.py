@@ -20,7 +20,7 @@ top-level deletions only); so is All files by kind.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -28,16 +28,18 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.catalog.models import KINDS
-from app.core import VaultBase, now
+from app.core import now
 from app.errors import NotFound
-from app.search import SearchOps
+from app.naming import name_key
+from app.search import SearchFilters, SearchOps
 
-SourceKind = Literal["folder", "all", "favorites", "recent", "tag", "trash"]
+SourceKind = Literal["folder", "all", "favorites", "recent", "tag", "trash", "search"]
 SortKey = Literal["name", "kind", "size", "modified"]
 Item = Literal["folder", "file"]
 SortValue = str | int | float
 
 RECENT_DAYS = 30
+SEARCH_LIMIT = 500  # a search shows its best this many files, in one page
 
 # One user-facing word per (local_state, remote_state) of a file's current blob.
 SYNC_WORDS: dict[tuple[str, str], str] = {
@@ -66,11 +68,13 @@ class Source:
         kind: which source.
         id: the folder id (``folder``) or tag id (``tag``); None otherwise.
         days: for ``recent``, how far back "recently modified or imported" reaches.
+        query: for ``search``, what the user typed.
     """
 
     kind: SourceKind
     id: int | None = None
     days: int = RECENT_DAYS
+    query: str = ""
 
     @classmethod
     def folder(cls, folder_id: int) -> Source:
@@ -105,6 +109,12 @@ class Source:
     def trash(cls) -> Source:
         """The Trash's top-level entries: each deleted folder or file, once."""
         return cls("trash")
+
+    @classmethod
+    def search(cls, query: str, folder_id: int | None = None) -> Source:
+        """Live files matching ``query`` (see :meth:`app.search.SearchOps.search`),
+        within a folder's subtree when ``folder_id`` is given; best first, in one page."""
+        return cls("search", folder_id, query=query)
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,9 @@ class BrowseRow:
         folder_id: the folder holding it (for a Trash row, None: see ``folder_path``).
         folder_path: the vault path of that folder; in the Trash, where it was deleted from.
         trash_entry_id: in the Trash, the deletion to restore or purge; None elsewhere.
+        matched: in search results, the fields that matched ("name", "description",
+            "tags", "content"); empty elsewhere.
+        snippet: in search results, an excerpt around the match, hits in ``[`` ``]``.
     """
 
     item: Item
@@ -193,6 +206,8 @@ class BrowseRow:
     folder_id: int | None
     folder_path: str
     trash_entry_id: int | None = None
+    matched: tuple[str, ...] = ()
+    snippet: str = ""
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,17 @@ def _datetime(value: object) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+def _sort_value(row: BrowseRow, key: SortKey) -> tuple[SortValue, ...]:
+    """A row's sort values as the catalog's indexes order them (names ignoring case)."""
+    if key == "name":
+        return (name_key(row.name),)
+    if key == "kind":
+        return (row.kind, name_key(row.name))
+    if key == "size":
+        return (row.size,)
+    return (row.modified_at.isoformat(),)
+
+
 def _keyset(
     exprs: tuple[str, ...], sort: Sort, after: Cursor | None, params: dict[str, object]
 ) -> tuple[str, str]:
@@ -282,8 +308,8 @@ def _bind_list(prefix: str, values: frozenset[str], params: dict[str, object]) -
     return ", ".join(names)
 
 
-class BrowseOps(VaultBase):
-    """Mixin: pages of folders, All files, Favorites, Recent, tags and the Trash; the tree.
+class BrowseOps(SearchOps):
+    """Mixin: pages of folders, All files, Favorites, Recent, tags, the Trash and searches; the tree.
 
     Thread affinity: like every vault call, each opens and closes its own
     session and returns frozen values, so it may run on a worker thread.
@@ -308,6 +334,8 @@ class BrowseOps(VaultBase):
         filters = filters or BrowseFilters()
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        if source.kind == "search":
+            return Page(self._search_rows(source, sort, filters), None)
         if after is not None and after.sort != sort:
             raise ValueError("the cursor belongs to another sort order")
         with self.reading() as session:
@@ -331,6 +359,53 @@ class BrowseOps(VaultBase):
             last = raws[-1]
             cursor = Cursor(sort, last.item, last.keys, last.key_id)
         return Page(tuple(rows), cursor)
+
+    def _search_rows(
+        self, source: Source, sort: Sort, filters: BrowseFilters
+    ) -> tuple[BrowseRow, ...]:
+        """The best :data:`SEARCH_LIMIT` matches as rows, best first unless sorted.
+
+        The order is relevance for the default sort; a chosen column sorts the
+        (bounded) results here, with the same ties as a folder listing.
+        """
+        one_kind = next(iter(filters.kinds)) if len(filters.kinds) == 1 else None
+        hits = self.search(
+            source.query,
+            SearchFilters(kind=one_kind, favorites=filters.favorites, folder_id=source.id),
+            limit=SEARCH_LIMIT,
+        )
+        marks = {h.file_id: h for h in hits}
+        with self.reading() as session:
+            sql = (
+                f"SELECT {_FILE_COLUMNS} FROM file{_FILE_JOINS}"
+                " WHERE file.id IN (SELECT value FROM json_each(:ids))"
+            )
+            raws = {
+                r[0]: _Raw(
+                    item="file",
+                    id=r[0],
+                    name=r[1],
+                    kind=r[2],
+                    mime=r[3],
+                    size=r[4],
+                    modified_at=_datetime(r[5]),
+                    is_favorite=bool(r[6]),
+                    folder_id=r[7],
+                    blob_hash=r[8],
+                    blob_size=r[9] or 0,
+                    sync=sync_word(r[10], r[11]),
+                    keys=(),
+                    key_id=r[0],
+                )
+                for r in session.execute(text(sql), {"ids": json.dumps(list(marks))})
+                if not filters.kinds or r[2] in filters.kinds
+            }
+            rows = self._finish(session, [raws[h.file_id] for h in hits if h.file_id in raws])
+        rows = [replace(r, matched=marks[r.id].matched, snippet=marks[r.id].snippet) for r in rows]
+        if sort != Sort():
+            rows.sort(key=lambda r: r.id, reverse=sort.descending)
+            rows.sort(key=lambda r: _sort_value(r, sort.key), reverse=sort.descending)
+        return tuple(rows)
 
     def sync_words(self, file_ids: list[int]) -> dict[int, str]:
         """The backup word of each file's current content, for refreshing rows already shown.
@@ -357,6 +432,8 @@ class BrowseOps(VaultBase):
         One COUNT over the same index a page uses. Raises :class:`NotFound`.
         """
         filters = filters or BrowseFilters()
+        if source.kind == "search":
+            return len(self._search_rows(source, Sort(), filters))
         with self.reading() as session:
             self._check_source(session, source)
             if source.kind == "trash":

@@ -9,11 +9,10 @@ from __future__ import annotations
 from app.browse import BrowseOps
 from app.exporter import ExportOps
 from app.importer import ImportOps
-from app.search import SearchOps
 from app.space import SpaceOps
 from app.trash import TrashOps
 from app.verify import VerifyOps
 
 
-class Vault(TrashOps, ImportOps, ExportOps, SpaceOps, SearchOps, VerifyOps, BrowseOps):
+class Vault(TrashOps, ImportOps, ExportOps, SpaceOps, VerifyOps, BrowseOps):
     """A vault on this computer: catalog, blobs and every operation on them."""

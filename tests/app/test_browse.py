@@ -735,3 +735,41 @@ def test_sync_words_for_rows_already_shown(vault: Vault, tmp_path: Path) -> None
         session.execute(text("UPDATE blob SET remote_state = 'completed'"))
     assert vault.sync_words([a]) == {a: "Backed up"}
     assert vault.sync_words([]) == {}
+
+
+def test_search_lists_matches_as_rows_with_where_they_matched(vault: Vault, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    (src / "trips").mkdir(parents=True)
+    (src / "trips" / "beach sunset.txt").write_text("a walk on the sand")
+    (src / "notes.txt").write_text("we watched the sunset from the pier, then went home")
+    (src / "other.txt").write_text("nothing to see")
+    (src / "big sunset.txt").write_text("x" * 5000)
+    assert vault.import_paths([src]).ok
+
+    page = vault.browse_page(Source.search("sunset"))
+    assert page.after is None and not page.more
+    assert [r.name for r in page.rows][:2] in (
+        ["beach sunset.txt", "big sunset.txt"],
+        ["big sunset.txt", "beach sunset.txt"],
+    )  # name hits rank first
+    by_name = {r.name: r for r in page.rows}
+    assert set(by_name) == {"beach sunset.txt", "notes.txt", "big sunset.txt"}
+    assert by_name["notes.txt"].matched == ("content",)
+    assert "[sunset]" in by_name["notes.txt"].snippet
+    assert "name" in by_name["beach sunset.txt"].matched
+    assert by_name["beach sunset.txt"].folder_path.endswith("/trips")
+    assert by_name["notes.txt"].sync == "Not backed up" and by_name["notes.txt"].blob_hash
+
+    by_size = vault.browse_page(Source.search("sunset"), Sort("size", descending=True))
+    assert by_size.rows[0].name == "big sunset.txt"
+    sizes = [r.size for r in by_size.rows]
+    assert sizes == sorted(sizes, reverse=True)
+    assert vault.browse_count(Source.search("sunset")) == 3
+
+    trips = vault.resolve_folder("/in/trips")
+    scoped = vault.browse_page(Source.search("sunset", trips))
+    assert [r.name for r in scoped.rows] == ["beach sunset.txt"]
+    none = vault.browse_page(
+        Source.search("sunset"), filters=BrowseFilters(kinds=frozenset({"image"}))
+    )
+    assert none.rows == ()
