@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
@@ -325,6 +325,34 @@ class ImportOps(OrganizeOps):
         job = _ImportJob(self, target, conflict, report, entries, progress, cancel)
         with Extractor(workers=max(1, workers - 1)) as extractor:
             job.run(extractor, workers)
+        return report
+
+    def add_version(
+        self,
+        file_id: int,
+        source: Path | str,
+        progress: Callable[[ImportProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ImportReport:
+        """Import the file at ``source`` as the new current version of file ``file_id``,
+        whatever its outside name (a file dropped onto another, "Upload new version…").
+
+        Never raises for a bad source (it is in the report). Raises :class:`NotFound`
+        if the file is gone or in the Trash. Thread: any but the GUI's.
+        """
+        with self.reading() as session:
+            file = self._file(session, file_id)
+            folder_id, name = file.folder_id, file.name
+        report = ImportReport()
+        entries = _walk([Path(source)], report)
+        if any(e.is_dir for e in entries):
+            report.failed.append(Problem(str(source), "a folder cannot be a version of a file"))
+            return report
+        # Under the file's own name, so the import's VERSION rule finds it.
+        entries = [replace(e, name=name) for e in entries]
+        job = _ImportJob(self, folder_id, Conflict.VERSION, report, entries, progress, cancel)
+        with Extractor(workers=1) as extractor:
+            job.run(extractor, 1)
         return report
 
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from app import importer
+from app.browse import Source
 from app.errors import NotFound
 from app.importer import Conflict, ImportProgress, ImportReport
 from app.vault import Vault
@@ -458,3 +459,29 @@ def test_full_disk(small_disk: Path, tmp_path: Path) -> None:
         with pytest.raises(NotFound, match=r"a-big\.bin"):
             vault.require_file("/big/a-big.bin")
         assert_consistent(vault)
+
+
+def test_a_file_of_another_name_becomes_a_new_version(vault: Vault, tmp_path: Path) -> None:
+    first = tmp_path / "report.txt"
+    first.write_text("draft")
+    (file_id,) = vault.import_paths([first]).file_ids
+    other = tmp_path / "report final (copy).txt"
+    other.write_text("final text")
+
+    report = vault.add_version(file_id, other)
+
+    assert report.ok and report.file_ids == [file_id] and report.imported == 0
+    info = vault.file_info(file_id)
+    assert info.name == "report.txt" and info.versions == 2 and info.size == len("final text")
+    assert [v.number for v in vault.versions(file_id)] == [1, 2]
+    assert vault.browse_count(Source.folder(vault.root_id)) == 1
+
+
+def test_a_folder_or_a_missing_file_is_not_a_version(vault: Vault, tmp_path: Path) -> None:
+    first = tmp_path / "a.txt"
+    first.write_text("a")
+    (file_id,) = vault.import_paths([first]).file_ids
+    (tmp_path / "dir").mkdir()
+    assert "folder" in vault.add_version(file_id, tmp_path / "dir").failed[0].reason
+    assert vault.add_version(file_id, tmp_path / "gone.txt").failed
+    assert vault.file_info(file_id).versions == 1
