@@ -471,6 +471,23 @@ class BrowseOps(SearchOps):
             ).all()
         return [FolderNode(r[0], r[1], bool(r[2])) for r in rows]
 
+    def folder_trail(self, folder_id: int) -> list[FolderNode]:
+        """The folders from the vault's top down to ``folder_id`` (both included),
+        for a breadcrumb. One recursive query. Raises :class:`NotFound`."""
+        with self.reading() as session:
+            self._folder(session, folder_id)
+            rows = session.execute(
+                text(
+                    "WITH RECURSIVE up(id, parent_id, name, depth) AS ("
+                    " SELECT id, parent_id, name, 0 FROM folder WHERE id = :f"
+                    " UNION ALL SELECT folder.id, folder.parent_id, folder.name, up.depth + 1"
+                    " FROM folder JOIN up ON folder.id = up.parent_id)"
+                    " SELECT id, name FROM up ORDER BY depth DESC"
+                ),
+                {"f": folder_id},
+            ).all()
+        return [FolderNode(r[0], r[1], True) for r in rows]
+
     def tags_with_counts(self) -> list[TagCount]:
         """Every tag by name (ignoring case), with how many live files carry it (0 included)."""
         with self.reading() as session:

@@ -773,3 +773,14 @@ def test_search_lists_matches_as_rows_with_where_they_matched(vault: Vault, tmp_
         Source.search("sunset"), filters=BrowseFilters(kinds=frozenset({"image"}))
     )
     assert none.rows == ()
+
+
+def test_the_trail_of_a_folder_runs_from_the_top(vault: Vault) -> None:
+    leaf = vault.makedirs("/Photos/2024/Summer")
+    trail = vault.folder_trail(leaf)
+    assert [n.name for n in trail][1:] == ["Photos", "2024", "Summer"]
+    assert trail[0].id == vault.root_id and trail[-1].id == leaf
+    assert [n.id for n in vault.folder_trail(vault.root_id)] == [vault.root_id]
+    vault.delete_folder(vault.resolve_folder("/Photos"))
+    with pytest.raises(NotFound):
+        vault.folder_trail(leaf)
