@@ -588,7 +588,9 @@ def report(
         f"Sync of {n} × {size // MIB} MiB files to an S3 endpoint",
         "Against moto's S3 server (a subprocess on loopback, the one the tests use), reset "
         "between runs. Upload: `Syncer.run(snapshot=False)` of a vault holding the files "
-        "(SHA-256 checksum on every request, each file re-hashed while read; whether the "
+        "(a single PUT carries the file's SHA-256, each part of a multipart upload a CRC32, "
+        "and each file is re-hashed with SHA-256 while read; no `Expect: 100-continue` "
+        "wait for bodies under 2 MiB; whether the "
         "bucket has a blob is asked with a HEAD, or with one listing per batch of 16 or more "
         "blobs; the result is checked with a HEAD after, or with the PUT's echo of the "
         "checksum; blobs are claimed and marked completed in batches). Download: "
