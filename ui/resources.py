@@ -70,3 +70,44 @@ def app_icon() -> QIcon:
     if (base / ICON_SVG).is_file():
         icon.addFile(str(base / ICON_SVG))
     return icon
+
+
+KINDS_WITH_ICONS = ("image", "video", "audio", "document", "other", "folder")
+
+
+@cache
+def kind_icon(kind: str) -> QIcon:
+    """The icon of a file kind (``image``, ``video``, ``audio``, ``document``,
+    ``other``) or of ``folder``: the placeholder until a thumbnail arrives.
+
+    The desktop theme's icon when it has one (Finder and Dolphin users expect
+    their own), else the one shipped in ``resources/icons``. GUI thread only.
+    """
+    theme = {
+        "image": "image-x-generic",
+        "video": "video-x-generic",
+        "audio": "audio-x-generic",
+        "document": "x-office-document",
+        "other": "text-x-generic",
+        "folder": "folder",
+    }
+    name = kind if kind in KINDS_WITH_ICONS else "other"
+    icon = QIcon.fromTheme(theme[name])
+    if icon.isNull():
+        try:
+            icon = QIcon(str(resource_path(f"icons/kind-{name}.svg")))
+        except FileNotFoundError:
+            icon = QIcon()
+    return icon
+
+
+def icon(name: str, theme: str = "") -> QIcon:
+    """A toolbar icon: the desktop theme's ``theme`` icon when it has one, else
+    ``resources/icons/<name>.svg``. GUI thread only."""
+    found = QIcon.fromTheme(theme) if theme else QIcon()
+    if found.isNull():
+        try:
+            found = QIcon(str(resource_path(f"icons/{name}.svg")))
+        except FileNotFoundError:
+            found = QIcon()
+    return found
