@@ -143,7 +143,7 @@ def open_remote(paths: VaultPaths) -> tuple[S3BlobStore, Credentials | None]:
     if config is None:
         raise NoRemote(
             "This vault has no remote bucket.",
-            "Set one with `mediavault remote set --bucket NAME`.",
+            "Set one in the window's Settings (Remote) or with `mediavault remote set --bucket NAME`.",
         )
     keys = load_keys(config)
     return S3BlobStore(config.spec, keys), keys

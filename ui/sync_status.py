@@ -16,7 +16,7 @@ from app.core import VaultBase
 from app.sync import ERROR, OFFLINE, SYNCING, UP_TO_DATE
 from ui.formatting import human_duration, human_size
 
-NO_REMOTE_HINT = "Set a bucket with “mediavault remote set --bucket NAME” to back this vault up."
+NO_REMOTE_HINT = "Set a bucket in Settings (Remote) to back this vault up."
 
 
 def describe(state: SyncState) -> tuple[str, str]:
@@ -74,6 +74,8 @@ class SyncStatus(QWidget):
 
     Signals:
         finished(): a sync run ended (blobs may have changed state).
+        state_changed(SyncState): every new state, progress included (the Transfers
+            panel shows uploads from it).
 
     Attributes:
         autosync: the background sync (started by :meth:`start`).
@@ -82,6 +84,7 @@ class SyncStatus(QWidget):
     """
 
     finished = Signal()
+    state_changed = Signal(object)
 
     def __init__(
         self, vault: VaultBase, parent: QWidget | None = None, *, autosync: AutoSync | None = None
@@ -105,6 +108,10 @@ class SyncStatus(QWidget):
         """Start syncing in the background."""
         self.autosync.start()
 
+    def sync_now(self) -> None:
+        """Sync at once (after the remote changed, or Retry on a failed upload)."""
+        self.autosync.sync_now()
+
     def shutdown(self) -> None:
         """Stop the sync (what is cut short resumes next time). Idempotent."""
         self.autosync.close()
@@ -125,6 +132,7 @@ class SyncStatus(QWidget):
         else:
             self.button.setText("Pause")
             self.button.setToolTip("Start no new uploads until resumed")
+        self.state_changed.emit(state)
 
     def _toggle(self) -> None:
         # pause/resume only set flags and wake the sync thread: nothing here blocks.

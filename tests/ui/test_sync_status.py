@@ -52,7 +52,7 @@ def test_describe(state: SyncState, text: str) -> None:
 
 
 def test_tooltips_say_why() -> None:
-    assert "remote set" in describe(SyncState(NO_REMOTE))[1]
+    assert "Settings" in describe(SyncState(NO_REMOTE))[1]
     assert describe(SyncState(OFFLINE, message="cannot be reached"))[1] == "cannot be reached"
     synced = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     assert describe(SyncState(UP_TO_DATE, last_synced=synced))[1].startswith("Last synced ")
