@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -381,22 +381,7 @@ class BrowseOps(SearchOps):
                 " WHERE file.id IN (SELECT value FROM json_each(:ids))"
             )
             raws = {
-                r[0]: _Raw(
-                    item="file",
-                    id=r[0],
-                    name=r[1],
-                    kind=r[2],
-                    mime=r[3],
-                    size=r[4],
-                    modified_at=_datetime(r[5]),
-                    is_favorite=bool(r[6]),
-                    folder_id=r[7],
-                    blob_hash=r[8],
-                    blob_size=r[9] or 0,
-                    sync=sync_word(r[10], r[11]),
-                    keys=(),
-                    key_id=r[0],
-                )
+                r[0]: _file_raw(r)
                 for r in session.execute(text(sql), {"ids": json.dumps(list(marks))})
                 if not filters.kinds or r[2] in filters.kinds
             }
@@ -574,25 +559,7 @@ class BrowseOps(SearchOps):
             f" WHERE {where}{keyset} ORDER BY {order} LIMIT :limit"
         )
         n = len(exprs)
-        return [
-            _Raw(
-                item="file",
-                id=r[0],
-                name=r[1],
-                kind=r[2],
-                mime=r[3],
-                size=r[4],
-                modified_at=_datetime(r[5]),
-                is_favorite=bool(r[6]),
-                folder_id=r[7],
-                blob_hash=r[8],
-                blob_size=r[9] or 0,
-                sync=sync_word(r[10], r[11]),
-                keys=tuple(r[12 : 12 + n]),
-                key_id=r[0],
-            )
-            for r in session.execute(text(sql), params)
-        ]
+        return [_file_raw(r, tuple(r[12 : 12 + n])) for r in session.execute(text(sql), params)]
 
     def _folder_rows(
         self, session: Session, source: Source, sort: Sort, after: Cursor | None, limit: int
@@ -735,6 +702,26 @@ class BrowseOps(SearchOps):
             )
             for r in raws
         ]
+
+
+def _file_raw(r: Any, keys: tuple[SortValue, ...] = ()) -> _Raw:
+    """A file row as :data:`_FILE_COLUMNS` selects it (then its sort ``keys``)."""
+    return _Raw(
+        item="file",
+        id=r[0],
+        name=r[1],
+        kind=r[2],
+        mime=r[3],
+        size=r[4],
+        modified_at=_datetime(r[5]),
+        is_favorite=bool(r[6]),
+        folder_id=r[7],
+        blob_hash=r[8],
+        blob_size=r[9] or 0,
+        sync=sync_word(r[10], r[11]),
+        keys=keys,
+        key_id=r[0],
+    )
 
 
 _TRASH_JOINS = " LEFT JOIN folder fo ON fo.id = t.folder_id LEFT JOIN file fi ON fi.id = t.file_id"

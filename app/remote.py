@@ -13,10 +13,8 @@ import dataclasses
 import ipaddress
 import json
 import logging
-import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from botocore.exceptions import (
 
 from app.errors import StorageError, VaultError
 from app.paths import VaultPaths
-from storage.durable import fsync_path
+from storage.durable import fsync_path, write_atomically
 from storage.s3 import translate_error
 from storage.s3_client import ADDRESSING_STYLES, Credentials, RemoteSpec, make_client
 
@@ -230,18 +228,7 @@ def save_remote(paths: VaultPaths, config: RemoteConfig) -> None:
     path = remote_file(paths)
     text = json.dumps(config.to_json(), indent=2, sort_keys=True) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".remote-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        fsync_path(path.parent, directory=True)
+        write_atomically(path, text)
     except OSError as exc:
         raise StorageError(f"Cannot save the remote settings in {path}: {exc}.") from None
     log.info("remote set: bucket %s at %s", config.spec.bucket, config.spec.endpoint_url or "AWS")

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from app.remote import (
     remove_remote,
     save_remote,
 )
-from storage.durable import fsync_path
+from storage.durable import write_atomically
 from storage.s3_client import Credentials
 
 log = logging.getLogger(__name__)
@@ -179,18 +178,7 @@ def save_preferences(paths: VaultPaths, prefs: Preferences) -> None:
     path = preferences_file(paths)
     text = json.dumps(prefs.to_json(), indent=2, sort_keys=True) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".preferences-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        fsync_path(path.parent, directory=True)
+        write_atomically(path, text)
     except OSError as exc:
         raise StorageError(
             f"Cannot save the preferences in {path}: {exc.strerror or exc}.",

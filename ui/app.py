@@ -1,16 +1,22 @@
-"""Starting the window: the QApplication, the vault, the main window."""
+"""Starting the window: the QApplication, its colours, the vault, the main window,
+and what happens to an error nobody caught."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
+from types import TracebackType
 
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
 from app.errors import VaultError
-from app.logs import setup_logging
+from app.logs import log_file, setup_logging
 from app.paths import vault_paths
 from app.vault import Vault
 from ui.main_window import MainWindow
@@ -33,7 +39,145 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     # Lets Wayland and GNOME match windows to mediavault.desktop.
     app.setDesktopFileName("mediavault")
     app.setWindowIcon(app_icon())
+    follow_color_scheme(app)
     return app
+
+
+COLOR_SCHEME_ENV = "MEDIAVAULT_COLOR_SCHEME"  # "dark" or "light"; unset: the system's
+
+
+def dark_palette() -> QPalette:
+    """A calm dark palette for Fusion, for systems whose style has none of its own."""
+    p = QPalette()
+    base, window, text = (
+        QColor(0x24, 0x26, 0x2A),
+        QColor(0x2D, 0x30, 0x35),
+        QColor(0xE6, 0xE6, 0xE6),
+    )
+    dim = QColor(0x8C, 0x90, 0x96)
+    for role, color in (
+        (QPalette.ColorRole.Window, window),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base),
+        (QPalette.ColorRole.AlternateBase, QColor(0x2A, 0x2C, 0x31)),
+        (QPalette.ColorRole.ToolTipBase, window),
+        (QPalette.ColorRole.ToolTipText, text),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text),
+        (QPalette.ColorRole.BrightText, QColor(0xFF, 0x6B, 0x6B)),
+        (QPalette.ColorRole.Link, QColor(0x6A, 0xA9, 0xEA)),
+        (QPalette.ColorRole.Highlight, QColor(0x3D, 0x7E, 0xC9)),
+        (QPalette.ColorRole.HighlightedText, QColor(0xFF, 0xFF, 0xFF)),
+        (QPalette.ColorRole.PlaceholderText, dim),
+        (QPalette.ColorRole.Mid, QColor(0x40, 0x43, 0x49)),
+        (QPalette.ColorRole.Midlight, QColor(0x3A, 0x3D, 0x42)),
+        (QPalette.ColorRole.Dark, QColor(0x1C, 0x1E, 0x21)),
+        (QPalette.ColorRole.Shadow, QColor(0x14, 0x15, 0x17)),
+    ):
+        p.setColor(role, color)
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.ButtonText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, dim)
+    return p
+
+
+def follow_color_scheme(app: QApplication) -> None:
+    """Light or dark as the system says (or ``$MEDIAVAULT_COLOR_SCHEME``), also when it
+    changes while the app runs.
+
+    Desktop platform themes (GNOME, KDE, macOS, Windows) switch Qt's palette
+    themselves; where the style stays light although dark is wanted, Fusion
+    with :func:`dark_palette` takes over.
+    """
+    hints = app.styleHints()
+
+    def apply() -> None:
+        wanted = os.environ.get(COLOR_SCHEME_ENV, "").strip().lower()
+        dark = wanted == "dark" or (not wanted and hints.colorScheme() == Qt.ColorScheme.Dark)
+        if dark and app.palette().color(QPalette.ColorRole.Window).lightness() > 128:
+            app.setStyle("Fusion")
+            app.setPalette(dark_palette())
+        elif (
+            not dark
+            and wanted == "light"
+            and app.palette().color(QPalette.ColorRole.Window).lightness() <= 128
+        ):
+            app.setPalette(app.style().standardPalette())
+
+    apply()
+    hints.colorSchemeChanged.connect(lambda _scheme: apply())
+
+
+class _Crashes(QObject):
+    """Shows unexpected errors from any thread on the GUI thread, one box at a time."""
+
+    happened = Signal(str)
+
+    def __init__(self, log_path: Path | None) -> None:
+        super().__init__()
+        self.log_path = log_path
+        self.box: QMessageBox | None = None
+        self.happened.connect(self._show, Qt.ConnectionType.QueuedConnection)
+        self._previous = (sys.excepthook, threading.excepthook)
+
+    def uninstall(self) -> None:
+        """Put back the hooks that were there before."""
+        sys.excepthook, threading.excepthook = self._previous
+
+    def _show(self, summary: str) -> None:
+        if self.box is not None:
+            return  # one at a time; the log has every one
+        where = f" Details were written to {self.log_path}." if self.log_path else ""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Media Vault",
+            "Something went wrong, and Media Vault stopped what it was doing.",
+        )
+        box.setInformativeText(f"{summary}{where} Your files are safe.")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(self._forget_box)
+        box.open()
+        self.box = box
+
+    def _forget_box(self) -> None:
+        self.box = None
+
+
+def install_crash_handler(log_path: Path | None) -> _Crashes:
+    """Log every uncaught exception (GUI thread or worker thread) with its traceback,
+    and tell the user in a short message where the log is. Never a traceback on screen."""
+    crashes = _Crashes(log_path)
+
+    def summary(exc: BaseException) -> str:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {text[:200]}." if text else f"{type(exc).__name__}."
+
+    def on_exception(
+        kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QTimer.singleShot(0, QApplication.quit)
+            return
+        log.error("unexpected error", exc_info=(kind, exc, tb))
+        crashes.happened.emit(summary(exc))
+
+    def on_thread_exception(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None:
+            return
+        log.error(
+            "unexpected error in thread %s",
+            args.thread.name if args.thread else "?",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
+        crashes.happened.emit(summary(args.exc_value))
+
+    sys.excepthook = on_exception
+    threading.excepthook = on_thread_exception
+    return crashes
 
 
 def run(home: Path | None = None, argv: list[str] | None = None) -> int:
@@ -41,7 +185,8 @@ def run(home: Path | None = None, argv: list[str] | None = None) -> int:
 
     Returns 1 when the vault cannot be opened, after telling the user why.
     """
-    setup_logging(vault_paths(home))
+    paths = vault_paths(home)
+    setup_logging(paths)
     app = create_application(argv)
     try:
         vault = Vault.open(home)
@@ -52,6 +197,7 @@ def run(home: Path | None = None, argv: list[str] | None = None) -> int:
             box.setInformativeText(exc.hint)
         box.exec()
         return 1
+    crashes = install_crash_handler(log_file(paths))
     window = MainWindow(vault)
     window.show()
     try:
@@ -59,3 +205,4 @@ def run(home: Path | None = None, argv: list[str] | None = None) -> int:
     finally:
         window.shutdown()
         vault.close()
+        crashes.uninstall()
