@@ -1,0 +1,734 @@
+"""Thumbnails of blobs, decoded in worker processes and kept in the cache directory.
+
+A thumbnail is addressed by what it shows and how big it is: the blob's hash
+and its longest side in pixels. It lives at
+``<cache>/thumbnails/<size>/<ab>/<hash>.jpg`` (``.png`` when it has
+transparency), is written atomically and is never regenerated while it is
+there. Blobs are immutable, so a thumbnail can never go stale.
+
+Imported files are untrusted, and image and PDF decoders are where hostile
+files do their work. So decoding happens in worker processes, as for
+:mod:`app.extract`, with the same limits (address space, CPU, no file writes;
+see :mod:`app.extract_worker`) and a wall-clock time limit per file. A worker
+that hangs or crashes is killed and replaced; the file's failure is remembered
+for the session with a short reason, so a broken file is not retried on every
+repaint. Workers send back raw pixels, never encoded images or pickles: this
+process checks their size and encodes the cache file itself, so even a
+compromised worker can only ever produce a wrong-looking picture.
+
+Workers are started with multiprocessing's "spawn" method, like the import's
+staging processes, so the frozen build needs no extra entry point; they end
+with this process even when it is killed (:func:`app.processes.die_with_parent`).
+
+No Qt here: :mod:`ui.thumbnails` wraps this for the window.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import math
+import multiprocessing
+import os
+import queue
+import re
+import signal
+import sys
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.extract_worker import _allow_cpu, _brief, _limit_resources
+from app.processes import die_with_parent
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import SpawnProcess
+
+    from PIL import Image as PILImage
+
+log = logging.getLogger(__name__)
+
+MAX_SIZE = 2048
+"""The largest thumbnail edge in pixels a caller may ask for."""
+
+PDF_MIME = "application/pdf"
+
+# Image types Pillow cannot read without extra plugins or external programs
+# (Ghostscript for EPS!), or that are vector formats for a later renderer.
+# They get the kind icon without a round trip to a worker.
+_NOT_THUMBNAILED = frozenset(
+    {
+        "image/svg+xml",
+        "image/x-eps",
+        "image/wmf",
+        "image/emf",
+        "image/heic",
+        "image/heif",
+        "image/jxl",
+        "image/x-xcf",
+    }
+)
+
+# The Pillow readers a worker may use. Anything else (EPS runs Ghostscript,
+# WMF needs Windows, scientific formats are not photos) is refused even if the
+# bytes claim to be one of them.
+_PILLOW_FORMATS = (
+    "JPEG",
+    "PNG",
+    "GIF",
+    "WEBP",
+    "TIFF",
+    "BMP",
+    "DIB",
+    "ICO",
+    "CUR",
+    "ICNS",
+    "PSD",
+    "JPEG2000",
+    "AVIF",
+    "PPM",
+    "TGA",
+    "SGI",
+    "PCX",
+    "DCX",
+    "DDS",
+    "QOI",
+    "BLP",
+    "FLI",
+    "MSP",
+    "SUN",
+    "IM",
+    "XBM",
+    "XPM",
+)
+
+_HASH_RE = re.compile(r"[0-9a-f]{64}")
+_ORIENTATION = 0x0112
+_MAX_REQUEST = 64 * 1024
+_MAX_REPLY = MAX_SIZE * MAX_SIZE * 4 + 64 * 1024
+_START_TIMEOUT = 60.0  # a fresh interpreter on a busy machine; not the file's time
+
+
+def can_thumbnail(mime: str) -> bool:
+    """Whether files of this type get a generated thumbnail (else the kind icon).
+
+    Cheap and pure: safe on the GUI thread.
+
+    Args:
+        mime: the file's mime type from :func:`app.kinds.detect`.
+
+    Returns:
+        True for images Pillow may read and for PDFs.
+    """
+    if mime == PDF_MIME:
+        return True
+    return mime.startswith("image/") and mime not in _NOT_THUMBNAILED
+
+
+def is_blob_hash(value: object) -> bool:
+    """Whether ``value`` is a blob address: 64 lower-case hex digits. Cheap; any thread."""
+    return isinstance(value, str) and _HASH_RE.fullmatch(value) is not None
+
+
+def thumbnail_dir(cache_dir: Path, size: int) -> Path:
+    """The directory holding the thumbnails of one size (``<cache>/thumbnails/<size>``)."""
+    return cache_dir / "thumbnails" / str(size)
+
+
+class _WorkerFailed(Exception):
+    """A worker could not produce an answer; the message is the reason for the user."""
+
+
+class _NoWorker(_WorkerFailed):
+    """No worker could be started: this computer's trouble, not the file's."""
+
+
+# --- the worker process -----------------------------------------------------
+
+
+def _serve(conn: Connection, parent: int, memory_limit: int, cpu_seconds: int) -> None:
+    """The body of a worker process: limits itself, then renders requests until EOF."""
+    die_with_parent(parent)
+    # Ctrl+C in a terminal reaches the whole process group; the parent decides
+    # when a worker ends, so a file is never blamed for the user's keypress.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Decoders print warnings about damaged files; nobody reads them.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    _limit_resources(memory_limit)
+    warnings.simplefilter("ignore")  # DecompressionBombWarning & co.: the error is what counts
+    try:
+        conn.send_bytes(b'{"ready": true}')
+        while True:
+            try:
+                line = conn.recv_bytes(_MAX_REQUEST)
+            except (EOFError, OSError):
+                return
+            _allow_cpu(cpu_seconds)
+            header, pixels = _answer(line)
+            conn.send_bytes(json.dumps(header).encode("utf-8") + b"\n" + pixels)
+            if header.get("restart"):
+                return
+    except (EOFError, OSError):  # the parent went away mid-answer
+        return
+
+
+def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
+    try:
+        request = json.loads(line)
+        path, mime, size = Path(request["path"]), str(request["mime"]), int(request["size"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return {"ok": False, "reason": "the request was malformed", "error": repr(exc)}, b""
+    what = "document" if mime == PDF_MIME else "image"
+    try:
+        mode, width, height, pixels = render(path, mime, size)
+    except Unreadable as exc:
+        return {"ok": False, "reason": str(exc)}, b""
+    except ImportError as exc:
+        # A half-imported decoder (typically the memory limit is too low for
+        # its libraries) poisons this interpreter: start afresh.
+        reason = f"the {what} reader could not start ({_brief(exc)})"
+        return {"ok": False, "reason": reason, "error": repr(exc), "restart": True}, b""
+    except MemoryError:
+        reason = f"the {what} needs more memory than a thumbnail may use"
+        return {"ok": False, "reason": reason, "restart": True}, b""
+    except OSError as exc:
+        if exc.errno is not None:  # a real I/O error, not a decoder's complaint
+            return {"ok": False, "reason": f"the file could not be read ({exc.strerror})"}, b""
+        return _damaged(what, exc), b""
+    except Exception as exc:  # any other decoder error means a damaged file
+        return _damaged(what, exc), b""
+    header = {"ok": True, "mode": mode, "width": width, "height": height}
+    return header, pixels
+
+
+def _damaged(what: str, exc: BaseException) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "reason": f"the {what} is damaged ({_brief(exc)})",
+        "error": f"{type(exc).__name__}: {exc}"[:500],
+    }
+
+
+class Unreadable(Exception):
+    """A file that gets no thumbnail, with the reason for the user as its message."""
+
+
+def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
+    """Decodes a file into thumbnail pixels, in this process. Meant for worker processes.
+
+    Args:
+        path: the file; it is only read.
+        mime: its mime type; ``application/pdf`` renders the first page.
+        size: the longest side in pixels. Images smaller than this are not
+            enlarged; PDF pages are scaled to fit exactly.
+
+    Returns:
+        ``(mode, width, height, pixels)``: mode ``RGB`` or ``RGBA`` and the
+        raw, row-major pixels.
+
+    Raises:
+        Unreadable: encrypted, unsupported, a decompression bomb, no pages.
+        Exception: whatever the decoder raises on a damaged file.
+    """
+    if mime == PDF_MIME:
+        return _render_pdf(path, size)
+    return _render_image(path, size)
+
+
+def _render_pdf(path: Path, size: int) -> tuple[str, int, int, bytes]:
+    # See app.extract_worker._pdf_facts: keep pymupdf.layout (onnxruntime) out.
+    sys.modules.setdefault("pymupdf.layout", None)  # type: ignore[arg-type]
+    pymupdf: Any = importlib.import_module("pymupdf")
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    try:
+        document = pymupdf.open(path, filetype="pdf")
+    except pymupdf.FileDataError as exc:
+        raise Unreadable(f"the document is damaged ({_brief(exc)})") from exc
+    try:
+        if document.needs_pass:
+            # A background thumbnailer never prompts and never guesses.
+            raise Unreadable("the file is encrypted")
+        if document.page_count < 1:
+            raise Unreadable("the document has no pages")
+        page = document[0]
+        rect = page.rect  # with the page's /Rotate applied
+        longest = max(rect.width, rect.height)
+        if not math.isfinite(longest) or longest <= 0:
+            raise Unreadable("the document's first page has no size")
+        zoom = size / longest
+        pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+        width, height = int(pixmap.width), int(pixmap.height)
+        pixels = bytes(pixmap.samples)
+        if pixmap.n != 3 or len(pixels) != width * height * 3:
+            raise Unreadable("the document's first page could not be drawn")
+    finally:
+        document.close()
+        pymupdf.TOOLS.store_shrink(100)  # this process serves many files: free MuPDF's caches
+    if max(width, height) > size:  # MuPDF rounds the page's box outwards
+        from PIL import Image
+
+        image = Image.frombytes("RGB", (width, height), pixels)
+        image.thumbnail((size, size))
+        return "RGB", image.width, image.height, image.tobytes()
+    return "RGB", width, height, pixels
+
+
+def _render_image(path: Path, size: int) -> tuple[str, int, int, bytes]:
+    from PIL import Image, UnidentifiedImageError
+
+    # MAX_IMAGE_PIXELS stays at Pillow's default: a header claiming gigapixels
+    # raises DecompressionBombError before any pixel memory is allocated; some
+    # formats only find out when they load (ICNS, GIF frame extents).
+    try:
+        with Image.open(path, formats=_PILLOW_FORMATS) as image:
+            # JPEG only: decode at 1/2, 1/4 or 1/8 scale, still at least `size` wide.
+            image.draft("RGB", (size, size))
+            image.load()  # now, while the file is open (thumbnail() skips small images)
+            try:
+                # Read after loading: Pillow's TIFF reader turns the image itself
+                # and then drops the tag, which must not turn it a second time.
+                orientation = image.getexif().get(_ORIENTATION)
+            except Exception:  # broken EXIF must not cost us the picture
+                orientation = None
+            prepared = _prepare_mode(image)
+            prepared.thumbnail((size, size), Image.Resampling.LANCZOS)
+    except Image.DecompressionBombError as exc:
+        raise Unreadable("the image claims too many pixels to open safely") from exc
+    except UnidentifiedImageError as exc:
+        raise Unreadable("this image format is not supported, or the file is damaged") from exc
+    # Turned after resizing, where it costs almost nothing.
+    return _final_pixels(_transpose(prepared, orientation))
+
+
+def _prepare_mode(image: PILImage.Image) -> PILImage.Image:
+    """An image in a mode that resizes well: RGB, RGBA, L or LA."""
+    mode = image.mode
+    if mode in ("RGB", "L") and "transparency" in image.info:
+        return image.convert("RGBA")  # a colour key (PNG tRNS) is transparency too
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return image
+    if mode == "1":
+        return image.convert("L")  # bilevel scans resize to grey, not to noise
+    if mode.startswith("I;16"):
+        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if mode in ("I", "F"):
+        extrema = image.getextrema()  # (low, high) for one band
+        low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+        scale = 255 / (high - low) if high > low else 0
+        return image.point(lambda v: (v - low) * scale).convert("L")
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if has_alpha else "RGB")
+    if mode == "La":
+        return image.convert("LA")  # Pillow converts premultiplied La to LA only
+    if mode == "RGBa":
+        return image.convert("RGBA")
+    return image.convert("RGB")  # CMYK, LAB, YCbCr, HSV
+
+
+def _transpose(image: PILImage.Image, orientation: Any) -> PILImage.Image:
+    from PIL import Image
+
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation if isinstance(orientation, int) else 1)
+    return image.transpose(method) if method is not None else image
+
+
+def _final_pixels(image: PILImage.Image) -> tuple[str, int, int, bytes]:
+    if image.mode in ("LA", "RGBA"):
+        image = image.convert("RGBA")
+        low, _ = image.getchannel("A").getextrema()
+        # Many PNGs carry an alpha channel they never use: those become JPEGs.
+        mode = "RGB" if low == 255 else "RGBA"
+    else:
+        mode = "RGB"
+    image = image.convert(mode)
+    return mode, image.width, image.height, image.tobytes()
+
+
+# --- this process's side -----------------------------------------------------
+
+
+class _Worker:
+    """One worker process, started lazily and replaced after any failure.
+
+    :meth:`run` is called by one thread at a time (:class:`Thumbnailer` hands
+    workers out through a queue); :meth:`retire` may be called from any thread.
+    """
+
+    def __init__(
+        self, memory_limit: int, cpu_seconds: int, launch: Callable[[SpawnProcess], None]
+    ) -> None:
+        self._memory_limit = memory_limit
+        self._launch = launch
+        self._cpu_seconds = cpu_seconds
+        self._lock = threading.Lock()
+        self._proc: SpawnProcess | None = None
+        self._conn: Connection | None = None
+        self._retired = threading.Event()
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running worker, or None."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.is_alive() else None
+
+    def run(self, request: dict[str, Any], timeout: float, reader: str) -> tuple[Any, bytes]:
+        """Sends one request; returns the answer's header and pixels.
+
+        Raises:
+            _WorkerFailed: time-out, crash or nonsense; the worker is gone.
+        """
+        conn = self._connection()
+        try:
+            conn.send_bytes(json.dumps(request).encode("utf-8"))
+            if not conn.poll(timeout):
+                self.stop()
+                raise _WorkerFailed(f"the {reader} stopped after {timeout:g} s")
+            answer = conn.recv_bytes(_MAX_REPLY)
+        except (EOFError, OSError) as exc:
+            code = self.stop()
+            log.warning("thumbnail worker died on %s (exit %s)", request["path"], code)
+            reason = f"the {reader} stopped unexpectedly (it crashed or ran out of memory)"
+            raise _WorkerFailed(reason) from exc
+        head, _, pixels = answer.partition(b"\n")
+        try:
+            header = json.loads(head)
+            if not isinstance(header, dict):
+                raise TypeError("the header is not an object")
+        except (ValueError, TypeError) as exc:
+            self.stop()
+            log.error("thumbnail worker sent a malformed answer for %s", request["path"])
+            raise _WorkerFailed(f"the {reader} failed") from exc
+        if header.get("restart"):
+            self.stop()  # its interpreter state is suspect (MemoryError, broken import)
+        return header, pixels
+
+    def _connection(self) -> Connection:
+        with self._lock:
+            if self._retired.is_set():
+                raise _NoWorker("the thumbnailer is closed")
+            if self._proc is not None and self._proc.is_alive() and self._conn is not None:
+                return self._conn
+        self.stop()
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe(duplex=True)
+        proc = context.Process(
+            target=_serve,
+            args=(child_end, os.getpid(), self._memory_limit, self._cpu_seconds),
+            name="thumbnail-worker",
+            daemon=True,
+        )
+        try:
+            self._launch(proc)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: the launcher was shut down
+            parent_end.close()
+            raise _NoWorker(f"no thumbnail worker could be started ({exc})") from exc
+        finally:
+            # Only the child holds its end now, so its death is an EOF here.
+            child_end.close()
+        with self._lock:
+            self._proc, self._conn = proc, parent_end
+            retired = self._retired.is_set()
+        if retired:  # close() ran while this one was starting
+            self.stop()
+            raise _NoWorker("the thumbnailer is closed")
+        try:
+            ready = parent_end.poll(_START_TIMEOUT) and parent_end.recv_bytes(_MAX_REQUEST)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.stop()
+            raise _NoWorker("the thumbnail worker did not start")
+        return parent_end
+
+    def retire(self) -> None:
+        """Kills the process and starts no other (any thread).
+
+        Only the process: a :meth:`run` waiting on it sees EOF and cleans up.
+        """
+        with self._lock:
+            self._retired.set()
+            proc = self._proc
+        if proc is not None:
+            proc.kill()
+
+    def stop(self) -> int | None:
+        """Kills the worker and closes its pipe; returns its exit code. Idempotent."""
+        with self._lock:
+            proc, conn = self._proc, self._conn
+            self._proc = self._conn = None
+        if conn is not None:
+            conn.close()
+        if proc is None:
+            return None
+        proc.kill()
+        proc.join(5)
+        code = proc.exitcode
+        try:
+            proc.close()
+        except ValueError:  # still running after 5 s: unkillable; leave it to the OS
+            pass
+        return code
+
+
+class Thumbnailer:
+    """Makes and finds thumbnails of blobs in the cache directory. No Qt.
+
+    :meth:`make` may be called from any number of threads (it blocks; call it
+    from a pool thread, never the GUI thread); at most ``workers`` files are
+    decoded at once and further callers wait for a free worker. Two calls for
+    the same blob and size at once decode it once.
+
+    Attributes:
+        cache_dir: the vault's cache directory (``vault.paths.cache``).
+        timeout: seconds one file may take in a worker.
+        memory_limit: address-space limit of each worker in bytes (POSIX only).
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        workers: int = 2,
+        timeout: float = 10.0,
+        memory_limit: int = 1 << 30,
+    ) -> None:
+        """Prepares the pool; no process starts and nothing is written until needed.
+
+        Args:
+            cache_dir: the vault's cache directory.
+            workers: how many worker processes may run at once (at least 1).
+            timeout: wall-clock seconds per file in a worker.
+            memory_limit: RLIMIT_AS for each worker, in bytes.
+        """
+        self.cache_dir = cache_dir
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        # The CPU limit is a backstop for a worker this process cannot reach,
+        # not the time bound (same as app.extract).
+        cpu_seconds = int(timeout * 3) + 10
+        # Linux ends a worker when the *thread* that started it ends (see
+        # app.processes.die_with_parent), and callers' pool threads come and
+        # go: so one long-lived thread starts every worker.
+        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail-launcher")
+        self._workers = [
+            _Worker(memory_limit, cpu_seconds, self._launch) for _ in range(max(1, workers))
+        ]
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        for worker in self._workers:
+            self._idle.put(worker)
+        self._lock = threading.Lock()
+        self._failures: dict[str, str] = {}
+        self._inflight: dict[tuple[str, int], threading.Event] = {}
+        self._closed = False
+
+    def __enter__(self) -> Thumbnailer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def path(self, blob_hash: str, size: int, transparent: bool = False) -> Path:
+        """Where the thumbnail of ``blob_hash`` at ``size`` lives (whether or not it is there)."""
+        name = f"{blob_hash}.png" if transparent else f"{blob_hash}.jpg"
+        return thumbnail_dir(self.cache_dir, size) / blob_hash[:2] / name
+
+    def cached(self, blob_hash: str, size: int) -> Path | None:
+        """The thumbnail file if it was made already, else None. Touches the disk; any thread."""
+        _check(blob_hash, size)
+        for transparent in (False, True):
+            candidate = self.path(blob_hash, size, transparent)
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def failure(self, blob_hash: str) -> str | None:
+        """Why ``blob_hash`` got no thumbnail this session, or None if it did not fail.
+
+        Files of a type without thumbnails and missing source files are not
+        failures: they give None here too.
+        """
+        with self._lock:
+            return self._failures.get(blob_hash)
+
+    def discard(self, blob_hash: str, size: int) -> None:
+        """Removes a cached thumbnail (e.g. one that proved unreadable), so it is made again."""
+        _check(blob_hash, size)
+        for transparent in (False, True):
+            try:
+                self.path(blob_hash, size, transparent).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove thumbnail of %s: %s", blob_hash, exc)
+
+    def make(self, blob_hash: str, source: Path, mime: str, size: int) -> Path | None:
+        """The thumbnail of a blob at ``size``, made now if it is not cached yet.
+
+        Blocks while workers are busy and for at most ``timeout`` seconds once
+        one has the file. Never downloads anything.
+
+        Args:
+            blob_hash: the blob's SHA-256 (lower-case hex); the cache key.
+            source: the blob's file (``vault.blobs.path(blob_hash)``); only read.
+            mime: its mime type, which picks the decoder.
+            size: the longest side in pixels, 1 to :data:`MAX_SIZE`. Smaller
+                images keep their size; PDF pages are scaled to fit.
+
+        Returns:
+            The thumbnail file (JPEG, or PNG with transparency), or None: the
+            type has no thumbnails, the source file is not on this computer,
+            the thumbnailer is closed, or the file failed (:meth:`failure`
+            says why; it is not tried again this session). Never raises for a
+            bad file.
+
+        Raises:
+            ValueError: ``blob_hash`` is not a SHA-256 or ``size`` is out of range.
+        """
+        _check(blob_hash, size)
+        key = (blob_hash, size)
+        while True:
+            found = self.cached(blob_hash, size)
+            if found is not None or self._closed or not can_thumbnail(mime):
+                return found
+            with self._lock:
+                if blob_hash in self._failures:
+                    return None
+                waiting = self._inflight.get(key)
+                if waiting is None:
+                    done = self._inflight[key] = threading.Event()
+                    break
+            waiting.wait()  # another thread is making it; then look again
+        try:
+            return self._make(blob_hash, source, mime, size)
+        finally:
+            with self._lock:
+                del self._inflight[key]
+            done.set()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers, for diagnostics and tests."""
+        return [pid for pid in (w.pid for w in self._workers) if pid is not None]
+
+    def close(self) -> None:
+        """Stops all workers at once. Idempotent; calls in flight return None quickly."""
+        if self._closed:
+            return
+        self._closed = True
+        self._idle.put(None)  # wakes every waiter, one after the other (see _make)
+        for worker in self._workers:
+            worker.retire()  # a busy one's caller sees EOF and stops it itself
+        while True:
+            try:
+                idle = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if idle is not None:
+                idle.stop()
+        self._idle.put(None)
+        self._launcher.shutdown(wait=False)
+
+    def _launch(self, proc: SpawnProcess) -> None:
+        self._launcher.submit(proc.start).result()
+
+    def _make(self, blob_hash: str, source: Path, mime: str, size: int) -> Path | None:
+        if not source.is_file():
+            return None  # evicted: only the bucket has it, and thumbnails never download
+        reader = "PDF reader" if mime == PDF_MIME else "image reader"
+        request = {"path": str(source.resolve()), "mime": mime, "size": size}
+        worker = self._idle.get()
+        if worker is None:  # closed: pass the wake-up on
+            self._idle.put(None)
+            return None
+        try:
+            if self._closed:
+                return None
+            header, pixels = worker.run(request, self.timeout, reader)
+        except _NoWorker as exc:
+            if not self._closed:
+                log.error("no thumbnail for %s: %s", source, exc)
+            return None
+        except _WorkerFailed as exc:
+            if not self._closed:  # else killed by close(), not by the file
+                self._fail(blob_hash, str(exc))
+            return None
+        finally:
+            if self._closed:
+                worker.stop()
+            self._idle.put(worker)
+        if header.get("error"):
+            log.warning("thumbnail of %s failed: %s", source, header["error"])
+        if not header.get("ok"):
+            self._fail(blob_hash, str(header.get("reason") or f"the {reader} failed"))
+            return None
+        try:
+            return self._store(blob_hash, size, header, pixels)
+        except _WorkerFailed as exc:
+            log.error("thumbnail worker sent bad pixels for %s: %s", source, exc)
+            self._fail(blob_hash, f"the {reader} failed")
+        except OSError as exc:
+            # The cache's disk, not the file: worth another try next session.
+            log.warning("cannot write the thumbnail of %s: %s", source, exc)
+        return None
+
+    def _fail(self, blob_hash: str, reason: str) -> None:
+        with self._lock:
+            self._failures[blob_hash] = reason
+
+    def _store(self, blob_hash: str, size: int, header: dict[str, Any], pixels: bytes) -> Path:
+        """Checks the worker's pixels, encodes them and writes the cache file atomically."""
+        from PIL import Image
+
+        mode, width, height = header.get("mode"), header.get("width"), header.get("height")
+        if mode not in ("RGB", "RGBA") or not isinstance(width, int) or not isinstance(height, int):
+            raise _WorkerFailed("malformed header")
+        if not (0 < width <= size and 0 < height <= size):
+            raise _WorkerFailed(f"{width}x{height} does not fit {size}")
+        if len(pixels) != width * height * len(mode):
+            raise _WorkerFailed("wrong number of pixels")
+        image = Image.frombytes(mode, (width, height), pixels)
+        target = self.path(blob_hash, size, transparent=mode == "RGBA")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Temp file and rename, so a reader never sees half a thumbnail. No
+        # fsync: after a power cut a cache file may be empty, and the window
+        # discards a thumbnail it cannot load and makes it again.
+        handle, temp = tempfile.mkstemp(
+            prefix=f".{blob_hash[:16]}.", suffix=".tmp", dir=target.parent
+        )
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                if mode == "RGBA":
+                    image.save(stream, "PNG", compress_level=6)
+                else:
+                    image.save(stream, "JPEG", quality=85)
+            os.replace(temp, target)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+        return target
+
+
+def _check(blob_hash: str, size: int) -> None:
+    if not is_blob_hash(blob_hash):
+        raise ValueError(f"not a blob hash: {blob_hash!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_SIZE:
+        raise ValueError(f"thumbnail size must be 1 to {MAX_SIZE} pixels, not {size!r}")
