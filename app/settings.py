@@ -245,6 +245,40 @@ def clear_cache(paths: VaultPaths) -> int:
     return freed
 
 
+def trim_cache(paths: VaultPaths, max_bytes: int) -> int:
+    """Delete the least recently written cache files until the cache holds at most
+    ``max_bytes``; returns the bytes freed. Walks the disk: call it off the GUI thread.
+
+    Thumbnails are rewritten when next shown, so the ones scrolled past long ago go
+    first. Files that vanish or cannot be deleted meanwhile are skipped.
+    """
+    files: list[tuple[float, int, str]] = []
+    for entry in _cache_entries(paths):
+        if entry.is_dir() and not entry.is_symlink():
+            found = [os.path.join(r, n) for r, _dirs, names in os.walk(entry) for n in names]
+        else:
+            found = [str(entry)]
+        for path in found:
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            files.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in files)
+    freed = 0
+    for _mtime, size, path in sorted(files):
+        if total - freed <= max_bytes:
+            break
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        freed += size
+    if freed:
+        log.info("cache trimmed to %d bytes: %d bytes freed", max_bytes, freed)
+    return freed
+
+
 def cache_usage_of(entry: Path) -> int:
     """Bytes under ``entry`` (a file or a directory tree), not following symlinks."""
     if entry.is_symlink() or not entry.is_dir():

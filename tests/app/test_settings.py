@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
 from app import credentials
 from app.errors import StorageError
+from app.paths import vault_paths
 from app.remote import InvalidRemote, load_remote, remote_config, save_remote
 from app.settings import (
     CACHE_DEFAULT,
@@ -28,6 +30,7 @@ from app.settings import (
     read_remote_settings,
     resolve_keys,
     save_preferences,
+    trim_cache,
     unset_remote,
     validate_preferences,
 )
@@ -259,3 +262,18 @@ def test_read_remote_settings_reports_missing_keys(
     assert settings.config == config
     assert not settings.has_secret and settings.access_key_id == ""
     assert "has no keys" in settings.problem
+
+
+def test_the_cache_is_trimmed_oldest_first(tmp_path: Path) -> None:
+    paths = vault_paths(tmp_path / "vault")
+    paths.create()
+    folder = paths.cache / "thumbnails" / "128" / "ab"
+    folder.mkdir(parents=True)
+    for n in range(10):
+        path = folder / f"{n}.jpg"
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    assert trim_cache(paths, 10_000) == 0
+    assert trim_cache(paths, 4_500) == 6000
+    assert sorted(p.name for p in folder.iterdir()) == ["6.jpg", "7.jpg", "8.jpg", "9.jpg"]
+    assert (paths.cache / "CACHEDIR.TAG").exists()
