@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.extract import MAX_TEXT_CHARS, Facts, note
+from app.processes import allow_cpu, brief, limit_resources
 
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024
 """A docx/xlsx/ODF package may unpack to at most this many bytes."""
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", type=int, default=1 << 30)
     parser.add_argument("--cpu-seconds", type=int, default=60)
     args = parser.parse_args(argv)
-    _limit_resources(args.memory_limit)
+    limit_resources(args.memory_limit)
     # The protocol gets a private copy of stdout; fd 1 then points at stderr so
     # a library that prints cannot corrupt the answers.
     answers = os.fdopen(os.dup(1), "wb")
@@ -67,50 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr
     warnings.simplefilter("ignore")  # DecompressionBombWarning & co. are handled as facts
     for line in sys.stdin.buffer:
-        _allow_cpu(args.cpu_seconds)
+        allow_cpu(args.cpu_seconds)
         response = _handle(line)
         _send(answers, response)
         if response.get("restart"):
             return 0
     return 0
-
-
-def _limit_resources(memory_limit: int) -> None:
-    try:
-        import resource
-    except ImportError:  # Windows: the parent's time-out is the only bound
-        return
-    limits = [
-        (resource.RLIMIT_AS, memory_limit),
-        (resource.RLIMIT_FSIZE, 0),  # a parser has no business writing files
-        (resource.RLIMIT_CORE, 0),  # a crash on a hostile file needs no core dump
-    ]
-    for which, value in limits:
-        try:
-            _, hard = resource.getrlimit(which)
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            resource.setrlimit(which, (value, hard))
-        except (ValueError, OSError):
-            pass  # unsupported here (e.g. RLIMIT_AS on macOS); best effort
-
-
-def _allow_cpu(seconds: int) -> None:
-    # RLIMIT_CPU counts the process's whole life, and this process serves many
-    # files; so the soft limit moves forward by a budget before each request.
-    try:
-        import resource
-    except ImportError:
-        return
-    try:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        soft = int(usage.ru_utime + usage.ru_stime) + seconds
-        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    except (ValueError, OSError):
-        pass
 
 
 def _send(answers: IO[bytes], response: dict[str, Any]) -> None:
@@ -132,7 +95,7 @@ def _handle(line: bytes) -> dict[str, Any]:
         # A parser library that cannot load (typically the memory limit is too
         # low for its shared objects) leaves a half-imported module behind;
         # the next file gets a fresh interpreter instead.
-        reason = f"the reader for this file could not start ({_brief(exc)})"
+        reason = f"the reader for this file could not start ({brief(exc)})"
         return {"facts": Facts(note=note(reason)).to_dict(), "error": repr(exc), "restart": True}
     except MemoryError:
         reason = "the file needs more memory than a preview may use"
@@ -151,14 +114,9 @@ def _handle(line: bytes) -> dict[str, Any]:
 def _damaged(kind: str, exc: BaseException) -> dict[str, Any]:
     what = "image" if kind == "image" else "document"
     return {
-        "facts": Facts(note=note(f"the {what} is damaged ({_brief(exc)})")).to_dict(),
+        "facts": Facts(note=note(f"the {what} is damaged ({brief(exc)})")).to_dict(),
         "error": f"{type(exc).__name__}: {exc}"[:500],
     }
-
-
-def _brief(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]
 
 
 def extract_facts(path: Path, kind: str, mime: str) -> Facts:
@@ -203,7 +161,7 @@ def _pdf_facts(path: Path) -> Facts:
     try:
         document = pymupdf.open(path, filetype="pdf")
     except pymupdf.FileDataError as exc:
-        raise Refused(f"the document is damaged ({_brief(exc)})") from exc
+        raise Refused(f"the document is damaged ({brief(exc)})") from exc
     with document:
         if document.needs_pass:
             # Never prompt and never guess: an unreadable page count is no fact.
@@ -335,7 +293,7 @@ def _docx_facts(path: Path) -> Facts:
         # body is the same WordprocessingML.
         return _package_facts(path, "application/vnd.ms-word.document")
     except (PackageNotFoundError, KeyError) as exc:
-        raise Refused(f"the document is damaged ({_brief(exc)})") from exc
+        raise Refused(f"the document is damaged ({brief(exc)})") from exc
     body = document.element.body
     text = _word_text(body)
     if pages is None:
@@ -423,7 +381,7 @@ def _package_facts(path: Path, mime: str) -> Facts:
             try:
                 root = etree.fromstring(package.read(name), _xml_parser())
             except etree.XMLSyntaxError as exc:
-                raise Refused(f"the document is damaged ({_brief(exc)})") from exc
+                raise Refused(f"the document is damaged ({brief(exc)})") from exc
             for line in _paragraphs(root):
                 lines.append(line)
                 size += len(line) + 1

@@ -43,8 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.extract_worker import _allow_cpu, _brief, _limit_resources
-from app.processes import die_with_parent
+from app.processes import allow_cpu, brief, die_with_parent, limit_resources
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -162,7 +161,7 @@ def _serve(conn: Connection, parent: int, memory_limit: int, cpu_seconds: int) -
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    _limit_resources(memory_limit)
+    limit_resources(memory_limit)
     warnings.simplefilter("ignore")  # DecompressionBombWarning & co.: the error is what counts
     try:
         conn.send_bytes(b'{"ready": true}')
@@ -171,7 +170,7 @@ def _serve(conn: Connection, parent: int, memory_limit: int, cpu_seconds: int) -
                 line = conn.recv_bytes(_MAX_REQUEST)
             except (EOFError, OSError):
                 return
-            _allow_cpu(cpu_seconds)
+            allow_cpu(cpu_seconds)
             header, pixels = _answer(line)
             conn.send_bytes(json.dumps(header).encode("utf-8") + b"\n" + pixels)
             if header.get("restart"):
@@ -194,7 +193,7 @@ def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
     except ImportError as exc:
         # A half-imported decoder (typically the memory limit is too low for
         # its libraries) poisons this interpreter: start afresh.
-        reason = f"the {what} reader could not start ({_brief(exc)})"
+        reason = f"the {what} reader could not start ({brief(exc)})"
         return {"ok": False, "reason": reason, "error": repr(exc), "restart": True}, b""
     except MemoryError:
         reason = f"the {what} needs more memory than a thumbnail may use"
@@ -212,7 +211,7 @@ def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
 def _damaged(what: str, exc: BaseException) -> dict[str, Any]:
     return {
         "ok": False,
-        "reason": f"the {what} is damaged ({_brief(exc)})",
+        "reason": f"the {what} is damaged ({brief(exc)})",
         "error": f"{type(exc).__name__}: {exc}"[:500],
     }
 
@@ -252,7 +251,7 @@ def _render_pdf(path: Path, size: int) -> tuple[str, int, int, bytes]:
     try:
         document = pymupdf.open(path, filetype="pdf")
     except pymupdf.FileDataError as exc:
-        raise Unreadable(f"the document is damaged ({_brief(exc)})") from exc
+        raise Unreadable(f"the document is damaged ({brief(exc)})") from exc
     try:
         if document.needs_pass:
             # A background thumbnailer never prompts and never guesses.
