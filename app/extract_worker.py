@@ -198,8 +198,9 @@ def _image_facts(path: Path) -> Facts:
             exif = image.getexif()
         except Exception:  # broken EXIF must not cost us the size
             return Facts(width=width, height=height)
-        if exif.get(_ORIENTATION) in (5, 6, 7, 8):
-            # Rotated a quarter turn: report the size the user sees.
+        if exif.get(_ORIENTATION) in (5, 6, 7, 8) and image.format != "TIFF":
+            # Rotated a quarter turn: report the size the user sees. (Pillow's TIFF
+            # reader applies the orientation itself and reports the turned size.)
             width, height = height, width
         camera = _camera(exif.get(_MAKE), exif.get(_MODEL))
         try:

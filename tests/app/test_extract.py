@@ -130,6 +130,9 @@ def test_image_size_is_as_displayed(extractor: Extractor, tmp_path: Path) -> Non
     # Stored 2x1 with EXIF Orientation=8: the user sees a 1x2 image.
     facts = _extract(extractor, _copy("images/orientation_rectangle.jpg", tmp_path))
     assert (facts.width, facts.height) == (1, 2)
+    # Stored 88x590 with Orientation=6: seen (and reported by Pillow) as 590x88.
+    facts = _extract(extractor, _copy("images/g4_orientation_6.tif", tmp_path))
+    assert (facts.width, facts.height) == (590, 88)
 
 
 @needs_corpus
