@@ -21,7 +21,7 @@ from app.catalog.models import Blob, File, Folder, Version
 from app.errors import BlobMissing, NotFound, StorageError
 from app.naming import numbered
 from app.rows import FileInfo, FolderInfo, VersionInfo
-from app.search_index import tags_text
+from app.search_index import tag_names
 from app.space import SpaceOps
 from storage.errors import BlobNotFound, StoreError
 from storage.local import CHUNK
@@ -201,7 +201,7 @@ class ExportOps(SpaceOps):
             assert blob is not None
             count = session.scalar(select(func.count()).where(Version.file_id == file_id))
             folder_path = self._folder_path(session, file.folder_id)
-            tags = tags_text(session, file_id)
+            tags = tag_names(session, file_id)
             return FileInfo(
                 id=file.id,
                 path=folder_path.rstrip("/") + "/" + file.name,
@@ -215,7 +215,7 @@ class ExportOps(SpaceOps):
                 created_at=file.created_at,
                 modified_at=file.modified_at,
                 in_trash=file.trash_id is not None,
-                tags=tags.split() if tags else [],
+                tags=tags,
                 version=self._version_info(version, blob),
                 versions=count or 1,
             )

@@ -34,16 +34,21 @@ def name_terms(name: str) -> str:
     return f"{name} {' '.join(extra)}" if extra else name
 
 
-def tags_text(session: Session, file_id: int) -> str:
-    """The file's tag names, space separated, as indexed."""
+def tag_names(session: Session, file_id: int) -> list[str]:
+    """The file's tag names, by name."""
     rows = session.execute(
         text(
             "SELECT tag.name FROM file_tag JOIN tag ON tag.id = file_tag.tag_id "
-            "WHERE file_tag.file_id = :f ORDER BY tag.name"
+            "WHERE file_tag.file_id = :f ORDER BY tag.name_key"
         ),
         {"f": file_id},
     )
-    return " ".join(r[0] for r in rows)
+    return [r[0] for r in rows]
+
+
+def tags_text(session: Session, file_id: int) -> str:
+    """The file's tag names, space separated, as indexed."""
+    return " ".join(tag_names(session, file_id))
 
 
 def add(

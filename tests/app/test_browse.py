@@ -784,3 +784,12 @@ def test_the_trail_of_a_folder_runs_from_the_top(vault: Vault) -> None:
     vault.delete_folder(vault.resolve_folder("/Photos"))
     with pytest.raises(NotFound):
         vault.folder_trail(leaf)
+
+
+def test_file_info_keeps_tag_names_whole(vault: Vault, tmp_path: Path) -> None:
+    from tests.helpers.vaults import add_file
+
+    file_id = add_file(vault, tmp_path, "beach.jpg", b"\xff\xd8 not really")
+    add_tag(vault, "Summer 2023", [file_id])
+    add_tag(vault, "family", [file_id])
+    assert vault.file_info(file_id).tags == ["family", "Summer 2023"]
