@@ -990,23 +990,14 @@ def _remote_show_data(config: RemoteConfig) -> dict[str, Any]:
 
 def cmd_remote_set(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     """Set (or replace) the vault's remote."""
-    from app import credentials
-    from app.remote import load_remote, save_remote
+    from app.settings import apply_remote
 
     if args.keyring and not args.access_key_id:
         raise UsageError("--keyring needs --access-key-id ID")
     config = _bucket_config(args)
-    old = load_remote(vault.paths)
-    _keyring_keys(args, config)
-    save_remote(vault.paths, config)
-    if old is not None and (
-        config.credentials != "keyring"
-        or credentials.keyring_user(old) != credentials.keyring_user(config)
-    ):
-        try:
-            credentials.forget_keys(old)
-        except VaultError as exc:
-            out.note(f"warning: the old remote's keys stay in the keyring: {exc.message}")
+    secret = _read_secret() if args.keyring else ""
+    for warning in apply_remote(vault.paths, config, args.access_key_id or "", secret):
+        out.note(f"warning: {warning}")
     data = _remote_show_data(config)
     out.data(data)
     _print_remote(data, out)
@@ -1073,17 +1064,11 @@ def cmd_remote_test(vault: Vault, args: argparse.Namespace, out: Output) -> int:
 
 def cmd_remote_unset(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     """Forget the vault's remote and its keyring keys."""
-    from app import credentials
-    from app.remote import load_remote, remove_remote
+    from app.settings import unset_remote
 
-    config = load_remote(vault.paths)
-    forgot = False
-    if config is not None:
-        try:
-            forgot = credentials.forget_keys(config)
-        except VaultError as exc:
-            out.note(f"warning: the keys stay in the keyring: {exc.message}")
-    removed = remove_remote(vault.paths)
+    removed, forgot, warnings = unset_remote(vault.paths)
+    for warning in warnings:
+        out.note(f"warning: {warning}")
     out.data({"removed": removed, "keys_forgotten": forgot})
     out.line("Remote removed." if removed else "No remote was set.")
     return EXIT_OK

@@ -406,20 +406,22 @@ def apply_remote(
     return warnings
 
 
-def unset_remote(paths: VaultPaths) -> tuple[bool, list[str]]:
+def unset_remote(paths: VaultPaths) -> tuple[bool, bool, list[str]]:
     """Forget the vault's remote and its keyring keys, as ``mediavault remote unset`` does.
 
-    Returns whether a remote was set, and warnings for the user. The bucket is not
+    Returns whether a remote was set, whether keyring keys were forgotten, and
+    warnings for the user. The bucket is not
     touched. Disk and keyring: off the GUI thread.
     """
     warnings: list[str] = []
+    forgot = False
     try:
         config = load_remote(paths)
     except VaultError:
         config = None  # a damaged file is removed all the same
     if config is not None:
         try:
-            credentials.forget_keys(config)
+            forgot = credentials.forget_keys(config)
         except VaultError as exc:
             warnings.append(f"The keys stay in the keyring: {exc.message}")
-    return remove_remote(paths), warnings
+    return remove_remote(paths), forgot, warnings

@@ -820,9 +820,9 @@ class SettingsDialog(QDialog):
         paths = self.vault.paths
         self.tasks.run(lambda: unset_remote(paths), self._on_removed, self._on_save_failed)
 
-    def _on_removed(self, outcome: tuple[bool, list[str]]) -> None:
+    def _on_removed(self, outcome: tuple[bool, bool, list[str]]) -> None:
         self._saving = False
-        _removed, warnings = outcome
+        _removed, _forgot, warnings = outcome
         self._show_remote(RemoteSettings(None))
         self.test_result.clear()
         self._set_idle(" ".join(["Remote removed; the bucket was not touched.", *warnings]))

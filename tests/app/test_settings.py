@@ -238,10 +238,10 @@ def test_unset_remote_forgets_the_keys(
 ) -> None:
     config = remote_config("media-bucket", endpoint_url=s3.url, credentials="keyring")
     apply_remote(vault.paths, config, "AKIDGONE", SECRET)
-    assert unset_remote(vault.paths) == (True, [])
+    assert unset_remote(vault.paths) == (True, True, [])
     assert load_remote(vault.paths) is None
     assert memory_keyring.entries == {}
-    assert unset_remote(vault.paths) == (False, [])
+    assert unset_remote(vault.paths) == (False, False, [])
 
 
 def test_unset_removes_a_damaged_remote_file(vault: Vault) -> None:
@@ -249,7 +249,7 @@ def test_unset_removes_a_damaged_remote_file(vault: Vault) -> None:
     path.write_text("{damaged", encoding="utf-8")
     settings = read_remote_settings(vault.paths)
     assert settings.config is None and "Cannot read the remote settings" in settings.problem
-    assert unset_remote(vault.paths) == (True, [])
+    assert unset_remote(vault.paths) == (True, False, [])
     assert not path.exists()
 
 
