@@ -146,18 +146,25 @@ def extract_facts(path: Path, kind: str, mime: str) -> Facts:
 # --- PDF -------------------------------------------------------------------
 
 
-def _pdf_facts(path: Path) -> Facts:
+def load_pymupdf() -> Any:
+    """PyMuPDF, imported lean and quiet for a worker that reads untrusted PDFs.
+
+    PyMuPDF is only partly typed (Document is not even iterable to mypy): Any.
+    """
     # `import pymupdf` also tries pymupdf.layout when pymupdf-layout is
     # installed, which pulls in onnxruntime and numpy: most of a second and
     # hundreds of MB of address space for layout analysis we do not use.
     # A None entry in sys.modules makes that optional import fail fast.
     sys.modules.setdefault("pymupdf.layout", None)  # type: ignore[arg-type]
-    # PyMuPDF is only partly typed (Document is not even iterable to mypy).
     pymupdf: Any = importlib.import_module("pymupdf")
-
     # MuPDF reports every repair on stderr; damaged files are routine here.
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
+    return pymupdf
+
+
+def _pdf_facts(path: Path) -> Facts:
+    pymupdf = load_pymupdf()
     try:
         document = pymupdf.open(path, filetype="pdf")
     except pymupdf.FileDataError as exc:

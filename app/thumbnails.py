@@ -25,7 +25,6 @@ No Qt here: :mod:`ui.thumbnails` wraps this for the window.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
@@ -34,7 +33,6 @@ import os
 import queue
 import re
 import signal
-import sys
 import tempfile
 import threading
 import warnings
@@ -43,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.extract_worker import load_pymupdf
 from app.processes import allow_cpu, brief, die_with_parent, limit_resources
 
 if TYPE_CHECKING:
@@ -243,11 +242,7 @@ def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
 
 
 def _render_pdf(path: Path, size: int) -> tuple[str, int, int, bytes]:
-    # See app.extract_worker._pdf_facts: keep pymupdf.layout (onnxruntime) out.
-    sys.modules.setdefault("pymupdf.layout", None)  # type: ignore[arg-type]
-    pymupdf: Any = importlib.import_module("pymupdf")
-    pymupdf.TOOLS.mupdf_display_errors(False)
-    pymupdf.TOOLS.mupdf_display_warnings(False)
+    pymupdf = load_pymupdf()
     try:
         document = pymupdf.open(path, filetype="pdf")
     except pymupdf.FileDataError as exc:
