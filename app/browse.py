@@ -186,6 +186,7 @@ class BrowseRow:
         folder_id: the folder holding it (for a Trash row, None: see ``folder_path``).
         folder_path: the vault path of that folder; in the Trash, where it was deleted from.
         trash_entry_id: in the Trash, the deletion to restore or purge; None elsewhere.
+        kept: the file is kept on this device (never evicted to free up space).
         matched: in search results, the fields that matched ("name", "description",
             "tags", "content"); empty elsewhere.
         snippet: in search results, an excerpt around the match, hits in ``[`` ``]``.
@@ -206,6 +207,7 @@ class BrowseRow:
     folder_id: int | None
     folder_path: str
     trash_entry_id: int | None = None
+    kept: bool = False
     matched: tuple[str, ...] = ()
     snippet: str = ""
 
@@ -258,7 +260,7 @@ _FILE_SORT: dict[SortKey, tuple[str, ...]] = {
 _FILE_COLUMNS = (
     "file.id, file.name, file.kind, file.mime, file.size, file.modified_at,"
     " file.is_favorite, file.folder_id, version.blob_hash, blob.size,"
-    " blob.local_state, blob.remote_state"
+    " blob.local_state, blob.remote_state, file.keep_on_device"
 )
 _FILE_JOINS = (
     " LEFT JOIN version ON version.id = file.current_version_id"
@@ -559,7 +561,7 @@ class BrowseOps(SearchOps):
             f" WHERE {where}{keyset} ORDER BY {order} LIMIT :limit"
         )
         n = len(exprs)
-        return [_file_raw(r, tuple(r[12 : 12 + n])) for r in session.execute(text(sql), params)]
+        return [_file_raw(r, tuple(r[13 : 13 + n])) for r in session.execute(text(sql), params)]
 
     def _folder_rows(
         self, session: Session, source: Source, sort: Sort, after: Cursor | None, limit: int
@@ -699,6 +701,7 @@ class BrowseOps(SearchOps):
                 folder_id=r.folder_id,
                 folder_path=paths[r.folder_id] if r.folder_id is not None else r.folder_path,
                 trash_entry_id=r.trash_entry_id,
+                kept=r.kept,
             )
             for r in raws
         ]
@@ -719,6 +722,7 @@ def _file_raw(r: Any, keys: tuple[SortValue, ...] = ()) -> _Raw:
         blob_hash=r[8],
         blob_size=r[9] or 0,
         sync=sync_word(r[10], r[11]),
+        kept=bool(r[12]),
         keys=keys,
         key_id=r[0],
     )
@@ -747,3 +751,4 @@ class _Raw:
     blob_size: int = 0
     sync: str = ""
     trash_entry_id: int | None = None
+    kept: bool = False

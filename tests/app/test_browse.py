@@ -793,3 +793,14 @@ def test_file_info_keeps_tag_names_whole(vault: Vault, tmp_path: Path) -> None:
     add_tag(vault, "Summer 2023", [file_id])
     add_tag(vault, "family", [file_id])
     assert vault.file_info(file_id).tags == ["family", "Summer 2023"]
+
+
+def test_rows_say_which_files_are_kept_on_this_device(vault: Vault, tmp_path: Path) -> None:
+    from tests.helpers.vaults import add_file
+
+    kept = add_file(vault, tmp_path, "kept.txt", b"kept")
+    loose = add_file(vault, tmp_path, "loose.txt", b"loose")
+    vault.keep_on_device([kept], True)
+    rows = {r.id: r for r in vault.browse_page(Source.all_files()).rows}
+    assert rows[kept].kept and not rows[loose].kept
+    assert vault.browse_page(Source.search("kept")).rows[0].kept
