@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bench_import, bench_list, bench_search, bench_sync
+from bench import bench_import, bench_list, bench_search, bench_sync, bench_window
 from bench.common import ROOT, Section, log, machine_info, probe_dir, settle
 
 BENCHES = {
@@ -26,7 +26,38 @@ BENCHES = {
     "list": bench_list,
     "search": bench_search,
     "sync": bench_sync,
+    "window": bench_window,
 }
+
+
+ALL = "search,list,import,sync,window"
+
+
+def _blocks(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """A rendered file as its head and its ``## `` sections (title, whole block)."""
+    head, *rest = text.split("\n## ")
+    return head, [(b.split("\n", 1)[0], "## " + b.rstrip("\n")) for b in rest]
+
+
+def merge(old: str, new: str, stamp: str) -> str:
+    """``old`` with the sections ``new`` holds replaced (or added before the notes).
+
+    A partial run (``--only``) keeps every other section as it was measured; each
+    section it wrote says which run it came from (``stamp``).
+    """
+    _, old_blocks = _blocks(old)
+    _, new_blocks = _blocks(new)
+    notes = {title for title, _ in _blocks(render([], False, 0))[1]}
+    fresh = {
+        title: block.replace("\n\n", f"\n\n{stamp} ", 1)
+        for title, block in new_blocks
+        if title not in notes
+    }
+    merged = [fresh.pop(title, block) for title, block in old_blocks if title not in notes]
+    merged += list(fresh.values())
+    merged += [block for title, block in new_blocks if title in notes]
+    old_head = old.split("\n## ", 1)[0]
+    return "\n\n".join([old_head.rstrip("\n"), *merged]) + "\n"
 
 
 def render(sections: list[Section], quick: bool, took: float) -> str:
@@ -72,7 +103,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller data, one run each")
     # Catalog benchmarks first: the imports leave the disk busy writing back and
     # discarding for a while, which would land on whatever runs after them.
-    parser.add_argument("--only", default="search,list,import,sync")
+    parser.add_argument("--only", default=ALL)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     start = time.monotonic()
@@ -86,7 +117,15 @@ def main() -> None:
         shutil.rmtree(probe_dir(), ignore_errors=True)
     took = time.monotonic() - start
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(sections, args.quick, took), encoding="utf-8")
+    text = render(sections, args.quick, took)
+    if args.only != ALL and args.out.exists():
+        stamp = (
+            f"From `.venv/bin/python -m bench.run --only {args.only}` on "
+            + datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            + f" in {took / 60:.1f} min."
+        )
+        text = merge(args.out.read_text(encoding="utf-8"), text, stamp)
+    args.out.write_text(text, encoding="utf-8")
     log(f"wrote {args.out} in {took:.0f} s")
     print(args.out.read_text(encoding="utf-8"))
 
