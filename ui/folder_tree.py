@@ -161,7 +161,7 @@ def items_mime_data(file_ids: Sequence[int] = (), folder_ids: Sequence[int] = ()
     return mime
 
 
-def _decode_items(mime: QMimeData) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+def decode_items(mime: QMimeData) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """(file ids, folder ids) from our own mime type; None if absent or malformed."""
     if not mime.hasFormat(ITEMS_MIME):
         return None
@@ -176,7 +176,7 @@ def _decode_items(mime: QMimeData) -> tuple[tuple[int, ...], tuple[int, ...]] | 
     return files, folders
 
 
-def _local_paths(mime: QMimeData) -> tuple[Path, ...]:
+def local_paths(mime: QMimeData) -> tuple[Path, ...]:
     """Local files in a uri-list; empty if any URL is not a local file (no downloads here)."""
     if not mime.hasUrls():
         return ()
@@ -632,7 +632,7 @@ class FolderTreeModel(QAbstractItemModel):
         if node is None or node is self._root:
             return None  # between top-level rows: not a place to drop
         target = node.source()
-        items = _decode_items(data)
+        items = decode_items(data)
         if node.kind in _FOLDERS:
             if items is not None:
                 files, folders = items
@@ -640,7 +640,7 @@ class FolderTreeModel(QAbstractItemModel):
                     return None  # onto itself
                 intent = DropIntent.COPY if action == Qt.DropAction.CopyAction else DropIntent.MOVE
                 return DropRequest(intent, target, file_ids=files, folder_ids=folders)
-            paths = _local_paths(data)
+            paths = local_paths(data)
             if paths:
                 return DropRequest(DropIntent.IMPORT, target, paths=paths)
             return None

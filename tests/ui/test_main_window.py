@@ -1,33 +1,53 @@
-"""The main window over a real vault in a temporary directory."""
+"""The main window over a real vault in a temporary directory, driven like a user would.
+
+Tree navigation, the breadcrumb and history, grid/list switching over one
+selection, thumbnails, header sorting, filters, debounced search, inline
+rename, the Trash, state restore and a folder deleted while shown. Drops are in
+``test_window_drops.py``, the event loop's worst stall in ``test_window_stall.py``.
+
+``MEDIAVAULT_SCREENSHOTS=1`` refreshes the README's ``docs/screenshots/main-window*.png``;
+``MEDIAVAULT_SCREENSHOTS_DIR=/some/dir`` saves every screenshot taken here there.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QMessageBox, QToolTip, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
+from app.browse import Sort, Source
 from app.remote import RemoteConfig, save_remote
 from app.vault import Vault
 from storage.s3_client import RemoteSpec
-from ui import main_window as main_window_module
-from ui.folder_tree import NodeKind
+from ui import item_model as item_model_module
+from ui.folder_tree import NodeKind, TreeRole
 from ui.formatting import human_size
+from ui.item_model import Column, ItemModel, ItemRole
+from ui.item_views import GRID_DEFAULT, NAME_MIN_CHARS
 from ui.main_window import (
     EMPTY_VAULT_TEXT,
-    Column,
-    ItemModel,
-    ItemRole,
+    GRID,
+    LIST,
+    SEARCH_DELAY_MS,
+    TYPE_FILTERS,
     MainWindow,
 )
 from ui.tasks import TaskManager
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+WAIT = 15_000
 
 
 @pytest.fixture
@@ -35,6 +55,23 @@ def vault(vault_home: Path) -> Iterator[Vault]:
     opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
     yield opened
     opened.close()
+
+
+def shot(widget: QWidget, name: str, *, docs: bool = False) -> None:
+    """Save a screenshot for a person to look at.
+
+    ``docs`` ones go to ``docs/screenshots/`` when ``MEDIAVAULT_SCREENSHOTS`` is
+    set (the README shows them); every one goes to ``MEDIAVAULT_SCREENSHOTS_DIR``
+    when that is set.
+    """
+    folders = []
+    if docs and os.environ.get("MEDIAVAULT_SCREENSHOTS"):
+        folders.append(SCREENSHOTS)
+    if os.environ.get("MEDIAVAULT_SCREENSHOTS_DIR"):
+        folders.append(Path(os.environ["MEDIAVAULT_SCREENSHOTS_DIR"]))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        assert widget.grab().save(str(folder / f"{name}.png"))
 
 
 def _fill(vault: Vault, tmp_path: Path) -> None:
@@ -46,26 +83,75 @@ def _fill(vault: Vault, tmp_path: Path) -> None:
     (source / "budget.csv").write_text("month,amount\n" + "jan,10\n" * 500, encoding="utf-8")
     (source / "readme.md").write_text("# hello\n", encoding="utf-8")
     report = vault.import_paths(sorted(source.iterdir()), vault.root_id)
-    assert report is not None
+    assert report.ok
+
+
+def _import(vault: Vault, folder_id: int, *paths: Path) -> list[int]:
+    report = vault.import_paths(list(paths), folder_id)
+    assert report.ok, report
+    return list(report.file_ids)
 
 
 def _window(qtbot: QtBot, vault: Vault) -> MainWindow:
     window = MainWindow(vault)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: not window.model.loading, timeout=10_000)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
+    _listed(qtbot, window)
     return window
+
+
+def _listed(qtbot: QtBot, window: MainWindow) -> None:
+    """Wait until the current place's first page is in (and the view asked for no more)."""
+    qtbot.waitUntil(
+        lambda: window.model.source is not None and not window.model.loading, timeout=WAIT
+    )
 
 
 def _names(model: ItemModel) -> list[str]:
     return [model.item(row).name for row in range(model.rowCount())]
 
 
+def _tree_index(qtbot: QtBot, window: MainWindow, kind: NodeKind) -> QModelIndex:
+    qtbot.waitUntil(lambda: window.tree_model.place_index(kind).isValid(), timeout=WAIT)
+    return window.tree_model.place_index(kind)
+
+
+def _click_tree(qtbot: QtBot, window: MainWindow, index: QModelIndex) -> None:
+    """Click a tree node like a user (it must be visible) and wait for the list."""
+    tree = window.tree
+    tree.scrollTo(index)
+    rect = tree.visualRect(index)
+    assert rect.isValid(), index.data()
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert tree.currentIndex() == index
+    _listed(qtbot, window)
+
+
+def _select_rows(window: MainWindow, *rows: int) -> None:
+    selection = window.view.selectionModel()
+    selection.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for row in rows:
+        selection.select(window.model.index(row, 0), flags)
+    selection.setCurrentIndex(
+        window.model.index(rows[0], 0), QItemSelectionModel.SelectionFlag.NoUpdate
+    )
+
+
+def _selected_rows(view: QAbstractItemView) -> list[int]:
+    return sorted({i.row() for i in view.selectionModel().selectedIndexes()})
+
+
+# -- the basics ------------------------------------------------------------------------
+
+
 def test_lists_root_with_folders_first(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
     window = _window(qtbot, vault)
 
-    assert window.windowTitle() == f"Media Vault — {vault.paths.data}"
+    assert window.windowTitle() == "Vault — Media Vault"
     assert _names(window.model) == [
         "Documents",
         "Music",
@@ -84,47 +170,57 @@ def test_lists_root_with_folders_first(qtbot: QtBot, vault: Vault, tmp_path: Pat
     assert model.headerData(Column.MODIFIED, Qt.Orientation.Horizontal) == "Modified"
     assert window._count_label.text() == "6 items"
     assert window.view.placeholder_text == ""
+    assert window.view.isColumnHidden(Column.MATCH)
 
 
 def test_empty_vault_shows_placeholder(qtbot: QtBot, vault: Vault) -> None:
     window = _window(qtbot, vault)
     assert window.model.rowCount() == 0
     assert window.view.placeholder_text == EMPTY_VAULT_TEXT
+    assert window.grid.placeholder_text == EMPTY_VAULT_TEXT
     assert window._count_label.text() == "0 items"
-    if os.environ.get("MEDIAVAULT_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        window.resize(900, 420)
-        assert window.grab().save(str(SCREENSHOTS / "main-window-empty.png"))
+    window.resize(900, 420)
+    shot(window, "main-window-empty", docs=True)
 
 
-def _loaded_model(qtbot: QtBot, vault: Vault) -> ItemModel:
+def _loaded_model(qtbot: QtBot, vault: Vault, tasks: TaskManager) -> ItemModel:
     """A model on its own (no view pulling pages in), with the root's first page."""
-    tasks = TaskManager(max_threads=1)
     model = ItemModel(vault, tasks)
     model.load(vault.root_id)
-    qtbot.waitUntil(lambda: not model.loading, timeout=10_000)
+    qtbot.waitUntil(lambda: not model.loading, timeout=WAIT)
     return model
 
 
+@pytest.fixture
+def tasks(qtbot: QtBot) -> Iterator[TaskManager]:
+    manager = TaskManager(max_threads=1, name="test-items")
+    yield manager
+    manager.shutdown()
+
+
 def test_pages_with_fetch_more(
-    qtbot: QtBot, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    vault: Vault,
+    tasks: TaskManager,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(main_window_module, "PAGE_SIZE", 4)
+    monkeypatch.setattr(item_model_module, "PAGE_SIZE", 4)
     vault.mkdir(vault.root_id, "Inbox")
     source = tmp_path / "many"
     source.mkdir()
     for n in range(10):
         (source / f"file-{n:02}.txt").write_text(f"file {n}\n", encoding="utf-8")
-    vault.import_paths(sorted(source.iterdir()), vault.root_id)
+    _import(vault, vault.root_id, *sorted(source.iterdir()))
 
-    model = _loaded_model(qtbot, vault)
+    model = _loaded_model(qtbot, vault, tasks)
     assert model.rowCount() == 4  # a page: the folder, then the first files
     assert model.has_more
     pages = 1
     while model.canFetchMore(QModelIndex()):
-        with qtbot.waitSignal(model.rowsInserted, timeout=10_000):
+        with qtbot.waitSignal(model.rowsInserted, timeout=WAIT):
             model.fetchMore(QModelIndex())
-        qtbot.waitUntil(lambda: not model.loading, timeout=10_000)
+        qtbot.waitUntil(lambda: not model.loading, timeout=WAIT)
         pages += 1
     assert pages == 3
     expected = ["Inbox"] + [f"file-{n:02}.txt" for n in range(10)]
@@ -132,76 +228,18 @@ def test_pages_with_fetch_more(
 
     # In a window, the view asks for more pages itself while it has room.
     window = _window(qtbot, vault)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 11, timeout=10_000)
-    qtbot.waitUntil(lambda: window._count_label.text() == "11 items", timeout=10_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 11, timeout=WAIT)
+    qtbot.waitUntil(lambda: window._count_label.text() == "11 items", timeout=WAIT)
     assert _names(window.model) == expected
 
 
 def test_model_is_consistent(
-    qtbot: QtBot, qtmodeltester: ModelTester, vault: Vault, tmp_path: Path
+    qtbot: QtBot, qtmodeltester: ModelTester, vault: Vault, tasks: TaskManager, tmp_path: Path
 ) -> None:
     _fill(vault, tmp_path)
-    model = _loaded_model(qtbot, vault)
+    model = _loaded_model(qtbot, vault, tasks)
     assert model.rowCount() == 6
     qtmodeltester.check(model, force_py=True)  # type: ignore[no-untyped-call]
-
-
-def test_known_error_is_shown(qtbot: QtBot, vault: Vault) -> None:
-    window = _window(qtbot, vault)
-    window.open_folder(987_654)  # no such folder: the vault raises NotFound
-    qtbot.waitUntil(lambda: not window.model.loading, timeout=10_000)
-    boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
-    assert len(boxes) == 1
-    assert boxes[0].text()
-    boxes[0].close()
-
-
-@pytest.mark.usefixtures("aws_chain")
-def test_screenshot(qtbot: QtBot, vault: Vault, tmp_path: Path, spec: RemoteSpec) -> None:
-    """Renders the window with some content, synced; MEDIAVAULT_SCREENSHOTS=1 saves it."""
-    from PIL import Image
-
-    for name in ("Documents", "Music", "Photos", "Videos"):
-        vault.mkdir(vault.root_id, name)
-    source = tmp_path / "outside"
-    source.mkdir()
-    Image.new("RGB", (640, 480), (40, 120, 200)).save(source / "IMG_0001.jpg", quality=90)
-    Image.new("RGB", (1200, 800), (200, 80, 40)).save(source / "Sunset at the lake.png")
-    (source / "Quarterly report.txt").write_text("quarterly report\n" * 3000, encoding="utf-8")
-    (source / "budget-2024.csv").write_text("month,amount\n" + "jan,10\n" * 90, encoding="utf-8")
-    vault.import_paths(sorted(source.iterdir()), vault.root_id)
-    save_remote(vault.paths, RemoteConfig(spec, "chain"))
-
-    window = _window(qtbot, vault)
-    window.resize(1000, 420)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 8, timeout=10_000)
-    qtbot.waitUntil(lambda: window.sync_status.label.text() == "Up to date", timeout=30_000)
-    # The finished sync refreshes the Backup column of the rows shown.
-    qtbot.waitUntil(
-        lambda: window.model.index(7, Column.SYNC).data() == "Backed up", timeout=10_000
-    )
-    image = window.grab().toImage()
-    assert not image.isNull()
-    assert image.width() == 1000
-    if os.environ.get("MEDIAVAULT_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        assert image.save(str(SCREENSHOTS / "main-window.png"))
-
-
-@pytest.mark.parametrize(
-    ("size", "text"),
-    [
-        (0, "0 bytes"),
-        (1, "1 byte"),
-        (999, "999 bytes"),
-        (1000, "1.0 kB"),
-        (1_234_567, "1.2 MB"),
-        (999_999_999, "1.0 GB"),
-        (250_000_000_000, "250 GB"),
-    ],
-)
-def test_human_size(size: int, text: str) -> None:
-    assert human_size(size) == text
 
 
 def test_run_reports_unusable_vault(
@@ -222,30 +260,719 @@ def test_run_reports_unusable_vault(
     assert shown and str(not_a_dir) in shown[0]
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("aws_chain")
+def test_synced_window(qtbot: QtBot, vault: Vault, tmp_path: Path, spec: RemoteSpec) -> None:
+    """The Backup column follows the background sync to "Backed up"."""
+    from PIL import Image
+
+    for name in ("Documents", "Music", "Photos", "Videos"):
+        vault.mkdir(vault.root_id, name)
+    source = tmp_path / "outside"
+    source.mkdir()
+    Image.new("RGB", (640, 480), (40, 120, 200)).save(source / "IMG_0001.jpg", quality=90)
+    Image.new("RGB", (1200, 800), (200, 80, 40)).save(source / "Sunset at the lake.png")
+    (source / "Quarterly report.txt").write_text("quarterly report\n" * 3000, encoding="utf-8")
+    (source / "budget-2024.csv").write_text("month,amount\n" + "jan,10\n" * 90, encoding="utf-8")
+    _import(vault, vault.root_id, *sorted(source.iterdir()))
+    save_remote(vault.paths, RemoteConfig(spec, "chain"))
+
+    window = _window(qtbot, vault)
+    window.resize(1280, 460)
+    window.splitter.setSizes([200, 800, 280])
+    window.set_view_mode(LIST)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 8, timeout=WAIT)
+    assert window.model.index(7, Column.SYNC).data() == "Not backed up"
+    qtbot.waitUntil(lambda: window.sync_status.label.text() == "Up to date", timeout=30_000)
+    # The finished sync refreshes the Backup column of the rows shown.
+    qtbot.waitUntil(lambda: window.model.index(7, Column.SYNC).data() == "Backed up", timeout=WAIT)
+    shot(window, "main-window", docs=True)
+
+
+# -- tree, breadcrumb, history -------------------------------------------------------------
+
+
+def _add_tag(vault: Vault, name: str, file_ids: list[int]) -> int:
+    """A tag by SQL (the tag API comes later) on some files."""
+    with vault.writing() as session:
+        tag_id = int(
+            session.execute(
+                text("INSERT INTO tag (name, name_key, color) VALUES (:n, :k, '') RETURNING id"),
+                {"n": name, "k": name.casefold()},
+            ).scalar_one()
+        )
+        for file_id in file_ids:
+            session.execute(
+                text("INSERT INTO file_tag (file_id, tag_id) VALUES (:f, :t)"),
+                {"f": file_id, "t": tag_id},
+            )
+    return tag_id
+
+
 def test_tree_places_fill_the_list(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
     photos = vault.resolve_folder("/Photos")
-    (tmp_path / "beach.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
-    vault.import_paths([tmp_path / "beach.jpg"], photos)
+    beach = _import(vault, photos, CORPUS / "images" / "flower.jpg")[0]
+    vault.rename_file(beach, "beach.jpg")
+    _add_tag(vault, "Holiday", [beach])
     vault.set_favorite([vault.require_file("/notes.txt")], True)
     vault.delete_path("/readme.md")
     window = _window(qtbot, vault)
-    tree = window.tree
-    qtbot.waitUntil(lambda: window.tree_model.place_index(NodeKind.ALL_FILES).isValid())
+    model = window.model
 
-    def show(kind: NodeKind) -> list[str]:
-        tree.setCurrentIndex(window.tree_model.place_index(kind))
-        qtbot.waitUntil(
-            lambda: window.model.source is not None and not window.model.loading,
-            timeout=10_000,
-        )
+    _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.ALL_FILES))
+    assert _names(model) == ["beach.jpg", "budget.csv", "notes.txt"]
+    assert model.item(0).where == "/Photos"
+    assert window.breadcrumb.trail == []
+    assert window.windowTitle() == "All files — Media Vault"
+
+    _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.FAVORITES))
+    assert _names(model) == ["notes.txt"]
+    _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.TRASH))
+    assert _names(model) == ["readme.md"]
+    _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.RECENT))
+    assert set(_names(model)) == {"beach.jpg", "budget.csv", "notes.txt"}
+    assert model.index(0, Column.SYNC).data() == "Not backed up"
+
+    tags = _tree_index(qtbot, window, NodeKind.TAGS)
+    window.tree.expand(tags)
+    qtbot.waitUntil(lambda: window.tree_model.rowCount(tags) == 1, timeout=WAIT)
+    _click_tree(qtbot, window, window.tree_model.index(0, 0, tags))
+    assert model.source == Source.tag(window.tree_model.index(0, 0, tags).data(TreeRole.TAG_ID))
+    assert _names(model) == ["beach.jpg"]
+    assert window.windowTitle() == "Tag: Holiday — Media Vault"
+
+    vault_node = _tree_index(qtbot, window, NodeKind.VAULT)
+    qtbot.waitUntil(lambda: window.tree_model.folder_index(photos).isValid(), timeout=WAIT)
+    _click_tree(qtbot, window, window.tree_model.folder_index(photos))
+    assert model.folder_id == photos
+    assert _names(model) == ["beach.jpg"]
+    qtbot.waitUntil(lambda: [b.text() for b in window.breadcrumb.buttons()] == ["Vault", "Photos"])
+    assert window.windowTitle() == "Photos — Media Vault"
+
+    _click_tree(qtbot, window, vault_node)
+    assert _names(model) == ["Documents", "Music", "Photos", "budget.csv", "notes.txt"]
+
+
+def _wait_trail(qtbot: QtBot, window: MainWindow, names: list[str]) -> None:
+    qtbot.waitUntil(lambda: [b.text() for b in window.breadcrumb.buttons()] == names, timeout=WAIT)
+
+
+def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    vault.makedirs("/Photos/2024/Summer")
+    photos = vault.resolve_folder("/Photos")
+    year = vault.resolve_folder("/Photos/2024")
+    summer = vault.resolve_folder("/Photos/2024/Summer")
+    window = _window(qtbot, vault)
+    assert not window.back_action.isEnabled()
+    assert not window.forward_action.isEnabled()
+    assert not window.up_action.isEnabled()
+
+    # Double-clicks go down, like a file manager.
+    window.set_view_mode(LIST)
+    for name, folder in (("Photos", photos), ("2024", year), ("Summer", summer)):
+        row = _names(window.model).index(name)
+        rect = window.view.visualRect(window.model.index(row, 0))
+        qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        _listed(qtbot, window)
+        assert window.model.folder_id == folder
+    _wait_trail(qtbot, window, ["Vault", "Photos", "2024", "Summer"])
+    assert window.back_action.isEnabled() and window.up_action.isEnabled()
+    assert window.windowTitle() == "Summer — Media Vault"
+    assert window.view.placeholder_text.startswith("This folder is empty.")
+    shot(window, "main-window-breadcrumb")
+
+    # A crumb goes there (and counts as a visit); the tree follows.
+    photos_crumb = window.breadcrumb.buttons()[1]
+    qtbot.mouseClick(photos_crumb, Qt.MouseButton.LeftButton)
+    _listed(qtbot, window)
+    assert window.model.folder_id == photos
+    _wait_trail(qtbot, window, ["Vault", "Photos"])
+    qtbot.waitUntil(lambda: window.tree.currentIndex().data(TreeRole.FOLDER_ID) == photos)
+    assert window.tree.selectionModel().isSelected(window.tree.currentIndex())
+
+    # The toolbar's buttons.
+    window.back_action.trigger()
+    _listed(qtbot, window)
+    assert window.model.folder_id == summer
+    assert window.forward_action.isEnabled()
+    window.forward_action.trigger()
+    _listed(qtbot, window)
+    assert window.model.folder_id == photos
+    assert not window.forward_action.isEnabled()
+
+    # The keys: Alt+Left, Alt+Right, Alt+Up.
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    _listed(qtbot, window)
+    assert window.model.folder_id == summer
+    _wait_trail(qtbot, window, ["Vault", "Photos", "2024", "Summer"])
+    qtbot.keyClick(window.view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    _listed(qtbot, window)
+    assert window.model.folder_id == year
+    _wait_trail(qtbot, window, ["Vault", "Photos", "2024"])
+    qtbot.keyClick(window.view, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    _listed(qtbot, window)
+    assert window.model.folder_id == summer
+    qtbot.keyClick(window.view, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    _listed(qtbot, window)
+    assert window.model.folder_id == year
+    # Up from the top does nothing.
+    window.open_folder(vault.root_id)
+    _listed(qtbot, window)
+    _wait_trail(qtbot, window, ["Vault"])
+    assert not window.up_action.isEnabled()
+    qtbot.keyClick(window.view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert window.model.folder_id == vault.root_id
+
+
+# -- grid and list ---------------------------------------------------------------------------
+
+
+def test_view_switching_keeps_one_selection(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    _fill(vault, tmp_path)
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    assert window.current_view() is window.view
+    assert window.grid.selectionModel() is window.view.selectionModel()
+
+    # A click and a Ctrl+click in the list.
+    view = window.view
+    for row, modifier in (
+        (1, Qt.KeyboardModifier.NoModifier),
+        (4, Qt.KeyboardModifier.ControlModifier),
+    ):
+        rect = view.visualRect(window.model.index(row, Column.KIND))
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    assert _selected_rows(view) == [1, 4]
+    assert window._selection_label.text().startswith("2 selected")
+
+    qtbot.keyClick(view, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentIndex() == GRID
+    assert window.current_view() is window.grid
+    assert window.grid_action.isChecked() and not window.list_action.isChecked()
+    qtbot.waitUntil(window.size_slider.isVisible)  # the toolbar lays out later
+    assert _selected_rows(window.grid) == [1, 4]
+    shot(window, "main-window-grid-selection")
+
+    qtbot.keyClick(window.grid, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentIndex() == LIST
+    assert window.list_action.isChecked()
+    qtbot.waitUntil(lambda: not window.size_slider.isVisible())
+    assert _selected_rows(window.view) == [1, 4]
+
+    # The toolbar's actions do the same.
+    window.grid_action.trigger()
+    assert window.stack.currentIndex() == GRID
+    rect = window.grid.visualRect(window.model.index(2, 0))
+    qtbot.mouseClick(window.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    window.list_action.trigger()
+    assert window.stack.currentIndex() == LIST
+    assert _selected_rows(window.view) == [2]
+    # A click in the grid selects the whole row, as the list does.
+    assert window.view.selectionModel().isRowSelected(2)
+    assert [i.name for i in window.selected_items()] == ["Photos"]
+    assert window._selection_label.text() == "1 selected"
+
+
+def _distinct_colors(image: Any) -> int:
+    colors = set()
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            colors.add(image.pixel(x, y))
+    return len(colors)
+
+
+def test_grid_thumbnails_and_size_slider(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    _import(
+        vault,
+        vault.root_id,
+        CORPUS / "images" / "flower.jpg",
+        CORPUS / "text" / "chardet-utf-8-sig-ude_4.txt",
+    )
+    window = _window(qtbot, vault)
+    window.set_view_mode(GRID)
+    model, grid = window.model, window.grid
+    assert _names(model) == ["chardet-utf-8-sig-ude_4.txt", "flower.jpg"]
+    photo, text_file = model.index(1, 0), model.index(0, 0)
+    # The provider answers later for the photo; its ready signal repaints the cell.
+    qtbot.waitUntil(lambda: isinstance(photo.data(ItemRole.THUMBNAIL), QPixmap), timeout=30_000)
+    thumb = photo.data(ItemRole.THUMBNAIL)
+    assert not thumb.isNull()
+    assert max(thumb.width(), thumb.height()) == round(GRID_DEFAULT * thumb.devicePixelRatio())
+    assert text_file.data(ItemRole.THUMBNAIL) is None  # a text file: the kind icon
+
+    def cell(index: QModelIndex) -> Any:
+        return grid.viewport().grab(grid.visualRect(index)).toImage()
+
+    # A photo has far more colours than a kind icon.
+    qtbot.waitUntil(lambda: _distinct_colors(cell(photo)) > 300, timeout=WAIT)
+    assert _distinct_colors(cell(text_file)) < 300
+    shot(window, "main-window-grid")
+
+    assert grid.gridSize().width() == GRID_DEFAULT + 28
+    window.size_slider.setValue(256)
+    assert grid.thumbnail_size == 256
+    assert grid.gridSize().width() == 256 + 28
+    assert grid.visualRect(photo).width() == 256 + 28
+    assert model.thumbnail_size == 256
+    # A bigger thumbnail is made for the new size.
+    qtbot.waitUntil(
+        lambda: (
+            isinstance(photo.data(ItemRole.THUMBNAIL), QPixmap)
+            and photo.data(ItemRole.THUMBNAIL).width() > thumb.width()
+        ),
+        timeout=30_000,
+    )
+    window.size_slider.setValue(10)  # clamped to the slider's range
+    assert grid.thumbnail_size == window.size_slider.minimum()
+
+
+def test_list_columns_fit_the_window(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    _fill(vault, tmp_path)
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    view, header = window.view, window.view.horizontalHeader()
+    metrics = view.fontMetrics()
+    for column in (Column.KIND, Column.SIZE, Column.MODIFIED, Column.SYNC):
+        for row in range(window.model.rowCount()):
+            text = str(window.model.index(row, column).data())
+            assert metrics.horizontalAdvance(text) + 18 <= header.sectionSize(column), text
+    # Wide: Name takes what the others leave. Narrow: it keeps a readable width.
+    floor = metrics.averageCharWidth() * NAME_MIN_CHARS
+    window.resize(1440, 600)
+    window.splitter.setSizes([200, 940, 300])
+    qtbot.waitUntil(lambda: header.length() == view.viewport().width())
+    assert header.sectionSize(Column.NAME) > floor
+    shot(window, "main-window-list")
+    window.splitter.setSizes([200, 400, 840])
+    qtbot.waitUntil(lambda: header.sectionSize(Column.NAME) == floor)
+    assert header.length() > view.viewport().width()  # the rest scrolls sideways
+    window.splitter.setSizes([200, 940, 300])
+    qtbot.waitUntil(lambda: header.length() == view.viewport().width())
+
+
+# -- sorting -------------------------------------------------------------------------------
+
+
+def _sortable(vault: Vault, tmp_path: Path) -> tuple[int, int]:
+    """Two folders of the same real files with distinct names, sizes, dates and kinds."""
+    a = vault.makedirs("/A")
+    b = vault.makedirs("/B")
+    specs = [
+        ("delta.txt", "text/chardet-Big5-ude_1.txt", 1_600_000_000),  # 743 bytes
+        ("Alpha.pdf", "pdf/crazyones.pdf", 1_700_000_000),  # 11,448 bytes
+        ("charlie.jpg", "images/flower.jpg", 1_500_000_000),  # 32,764 bytes
+        ("bravo.mp3", "media/xing.mp3", 1_650_000_000),  # 8,208 bytes
+    ]
+    for folder, tag in ((a, "a"), (b, "b")):
+        source = tmp_path / tag
+        source.mkdir()
+        for name, corpus_name, mtime in specs:
+            path = source / name  # a renamed copy in tmp_path: the name decides the order
+            shutil.copyfile(CORPUS / corpus_name, path)
+            os.utime(path, (mtime, mtime))
+        _import(vault, folder, *sorted(source.iterdir()))
+    return a, b
+
+
+SORTED = {
+    Column.NAME: ["Alpha.pdf", "bravo.mp3", "charlie.jpg", "delta.txt"],
+    Column.SIZE: ["delta.txt", "bravo.mp3", "Alpha.pdf", "charlie.jpg"],
+    Column.MODIFIED: ["charlie.jpg", "delta.txt", "bravo.mp3", "Alpha.pdf"],
+}
+
+
+def _click_header(qtbot: QtBot, window: MainWindow, column: Column) -> None:
+    header = window.view.horizontalHeader()
+    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+    qtbot.mouseClick(
+        header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2)
+    )
+    _listed(qtbot, window)
+
+
+def test_header_sorts_through_the_catalog(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    a, b = _sortable(vault, tmp_path)
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    window.open_folder(a)
+    _listed(qtbot, window)
+    header = window.view.horizontalHeader()
+    kinds = {name: window.model.item(r).kind for r, name in enumerate(_names(window.model))}
+    expected = dict(SORTED)
+    expected[Column.KIND] = sorted(SORTED[Column.NAME], key=lambda n: (kinds[n], n.casefold()))
+    assert kinds == {
+        "Alpha.pdf": "document",
+        "bravo.mp3": "audio",
+        "charlie.jpg": "image",
+        "delta.txt": "document",
+    }
+
+    for column, ascending in expected.items():
+        _click_header(qtbot, window, column)
+        if header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder:
+            _click_header(qtbot, window, column)
+        assert header.sortIndicatorSection() == column
+        assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+        assert _names(window.model) == ascending, column
+        _click_header(qtbot, window, column)
+        assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        assert _names(window.model) == ascending[::-1], column
+
+    # The order stays when another folder opens (by the tree or the history).
+    _click_header(qtbot, window, Column.SIZE)
+    _click_header(qtbot, window, Column.SIZE)
+    assert window.model.sort_order == Sort("size", descending=True)
+    window.open_folder(b)
+    _listed(qtbot, window)
+    assert window.model.sort_order == Sort("size", descending=True)
+    assert _names(window.model) == SORTED[Column.SIZE][::-1]
+    assert header.sortIndicatorSection() == Column.SIZE
+    window.go_back()
+    _listed(qtbot, window)
+    assert _names(window.model) == SORTED[Column.SIZE][::-1]
+
+    # Tags and Backup are not sortable: the order and the indicator stay.
+    for column in (Column.TAGS, Column.SYNC):
+        _click_header(qtbot, window, column)
+        assert window.model.sort_order == Sort("size", descending=True)
+        assert header.sortIndicatorSection() == Column.SIZE
+        assert _names(window.model) == SORTED[Column.SIZE][::-1]
+    shot(window, "main-window-list-sorted")
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def test_type_and_favorites_filters(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    a, _b = _sortable(vault, tmp_path)
+    window = _window(qtbot, vault)
+    window.open_folder(a)
+    _listed(qtbot, window)
+    labels = [label for label, _kinds in TYPE_FILTERS]
+
+    def choose(label: str) -> list[str]:
+        window.type_filter.setCurrentIndex(labels.index(label))
+        _listed(qtbot, window)
         return _names(window.model)
 
-    assert show(NodeKind.ALL_FILES) == ["beach.jpg", "budget.csv", "notes.txt"]
-    assert window.model.item(0).where == "/Photos"
-    assert show(NodeKind.FAVORITES) == ["notes.txt"]
-    assert show(NodeKind.TRASH) == ["readme.md"]
-    assert show(NodeKind.RECENT)[0] == "beach.jpg"  # newest first
-    column = window.model.index(0, Column.SYNC).data()
-    assert column == "Not backed up"
-    assert show(NodeKind.VAULT) == ["Documents", "Music", "Photos", "budget.csv", "notes.txt"]
+    assert choose("Images") == ["charlie.jpg"]
+    assert choose("Documents") == ["Alpha.pdf", "delta.txt"]
+    assert choose("Audio") == ["bravo.mp3"]
+    assert choose("Videos") == []
+    assert window.view.placeholder_text == "No files match the filters."
+    assert window._count_label.text() == "0 items"
+    assert choose("All types") == SORTED[Column.NAME]
+
+    vault.set_favorite([vault.require_file("/A/delta.txt")], True)
+    qtbot.mouseClick(window.favorites_filter, Qt.MouseButton.LeftButton)
+    assert window.favorites_filter.isChecked()
+    _listed(qtbot, window)
+    assert _names(window.model) == ["delta.txt"]
+    assert choose("Images") == []
+    assert window.view.placeholder_text == "No files match the filters."
+    shot(window, "main-window-filtered-empty")
+    # Filters stay when another folder opens; subfolders are always shown.
+    window.open_folder(vault.root_id)
+    _listed(qtbot, window)
+    assert _names(window.model) == ["A", "B"]
+    qtbot.mouseClick(window.favorites_filter, Qt.MouseButton.LeftButton)
+    assert choose("All types") == ["A", "B"]
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def test_search_is_debounced_and_escape_returns(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(vault, tmp_path)
+    photos = vault.resolve_folder("/Photos")
+    vault.describe_file(vault.require_file("/budget.csv"), "the quarterly budget of the club")
+    searches: list[str] = []
+    lock = threading.Lock()
+    browse_page = vault.browse_page
+
+    def counting(source: Source, *args: Any, **kwargs: Any) -> Any:
+        if source.kind == "search":
+            with lock:
+                searches.append(source.query)
+        return browse_page(source, *args, **kwargs)
+
+    monkeypatch.setattr(vault, "browse_page", counting)
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    window.open_folder(photos)
+    _listed(qtbot, window)
+
+    # Ctrl+F from the list focuses the field.
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_field.hasFocus()
+
+    qtbot.keyClicks(window.search_field, "quarterly")
+    assert window._search_timer.isActive()
+    assert searches == []  # nothing yet: the user is typing
+    qtbot.waitUntil(
+        lambda: window.model.source == Source.search("quarterly") and not window.model.loading,
+        timeout=SEARCH_DELAY_MS + WAIT,
+    )
+    assert not window._search_timer.isActive()
+    assert searches == ["quarterly"]
+    assert sorted(_names(window.model)) == ["budget.csv", "notes.txt"]
+    assert not window.view.isColumnHidden(Column.MATCH)
+    assert window.model.headerData(Column.MATCH, Qt.Orientation.Horizontal) == "Found in"
+    found = {
+        window.model.item(r).name: window.model.index(r, Column.MATCH).data()
+        for r in range(window.model.rowCount())
+    }
+    assert found["budget.csv"].startswith("description: ")
+    assert "[quarterly]" in found["budget.csv"]
+    assert found["notes.txt"].startswith("content: ")
+    assert "[quarterly]" in found["notes.txt"]
+    assert window.breadcrumb.trail == []
+    assert "quarterly" in window.windowTitle()
+    assert not window.tree.selectionModel().hasSelection()  # no tree node lists results
+    window.resize(1100, 500)
+    shot(window, "main-window-search")
+
+    # Nothing found says so.
+    window.search_field.clear()
+    qtbot.keyClicks(window.search_field, "zebrafish")
+    qtbot.waitUntil(
+        lambda: window.model.source == Source.search("zebrafish") and not window.model.loading,
+        timeout=SEARCH_DELAY_MS + WAIT,
+    )
+    assert window.model.rowCount() == 0
+    assert window.view.placeholder_text == "Nothing matches."
+
+    # Escape clears it and returns to where the user was; Back does not revisit searches.
+    qtbot.keyClick(window.search_field, Qt.Key.Key_Escape)
+    assert window.search_field.text() == ""
+    _listed(qtbot, window)
+    assert window.model.source == Source.folder(photos)
+    assert window.view.isColumnHidden(Column.MATCH)
+    _wait_trail(qtbot, window, ["Vault", "Photos"])
+    assert window.tree.currentIndex().data(TreeRole.FOLDER_ID) == photos
+    assert searches == ["quarterly", "zebrafish"]
+    window.go_back()
+    _listed(qtbot, window)
+    assert window.model.source == Source.folder(vault.root_id)
+
+
+# -- inline rename -----------------------------------------------------------------------------
+
+
+def _editor(view: QAbstractItemView) -> QLineEdit | None:
+    editors = [e for e in view.findChildren(QLineEdit) if e.isVisible()]
+    return editors[0] if editors else None
+
+
+@pytest.mark.parametrize("mode", [LIST, GRID])
+def test_inline_rename_checks_the_naming_rules(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    _fill(vault, tmp_path)
+    window = _window(qtbot, vault)
+    window.set_view_mode(mode)
+    view = window.current_view()
+    row = _names(window.model).index("notes.txt")
+    _select_rows(window, row)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    assert view.state() == QAbstractItemView.State.EditingState
+    editor = _editor(view)
+    assert editor is not None and editor.text() == "notes.txt"
+
+    for bad in ("a/b", "CON", "report."):
+        editor = _editor(view)
+        assert editor is not None
+        editor.selectAll()
+        with qtbot.waitSignal(window.model.rename_failed, timeout=WAIT) as refused:
+            qtbot.keyClicks(editor, bad)
+            qtbot.keyClick(editor, Qt.Key.Key_Return)
+        message = refused.args[1]
+        assert message and isinstance(message, str)
+        # The editor opens again on the same row, and the message shows by it.
+        qtbot.waitUntil(lambda: view.state() == QAbstractItemView.State.EditingState)
+        assert view.currentIndex().row() == row
+        assert _names(window.model)[row] == "notes.txt"
+        qtbot.waitUntil(QToolTip.isVisible)
+        assert QToolTip.text() == message
+    assert vault.require_file("/notes.txt")
+    shot(window, f"main-window-rename-refused-{mode}")
+
+    editor = _editor(view)
+    assert editor is not None
+    editor.selectAll()
+    with qtbot.waitSignal(window.model.renamed, timeout=WAIT):
+        qtbot.keyClicks(editor, "minutes.txt")
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert window.model.item(row).name == "minutes.txt"
+    file_id = vault.require_file("/minutes.txt")
+    assert window.model.item(row).id == file_id
+
+    # A name taken by a sibling: refused by the vault (in the background), shown the same way.
+    qtbot.waitUntil(lambda: view.state() != QAbstractItemView.State.EditingState)
+    _select_rows(window, row)
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    editor = _editor(view)
+    assert editor is not None
+    editor.selectAll()
+    with qtbot.waitSignal(window.model.rename_failed, timeout=WAIT) as refused:
+        qtbot.keyClicks(editor, "BUDGET.csv")
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert "budget" in refused.args[1].lower()
+    qtbot.waitUntil(lambda: view.state() == QAbstractItemView.State.EditingState)
+    assert vault.require_file("/minutes.txt") == file_id
+
+
+def test_selection_stays_after_a_change(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    _fill(vault, tmp_path)
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    names = _names(window.model)
+    _select_rows(window, names.index("budget.csv"), names.index("notes.txt"))
+    window.actions.add_favorite.trigger()  # a change: the list is listed again
+    qtbot.waitUntil(
+        lambda: any(i.name == "notes.txt" and i.is_favorite for i in window.model.items()),
+        timeout=WAIT,
+    )
+    _listed(qtbot, window)
+    assert [i.name for i in window.selected_items()] == ["budget.csv", "notes.txt"]
+    assert window._selection_label.text().startswith("2 selected")
+    # A finished import refreshes too, keeping it.
+    (tmp_path / "more.txt").write_text("more\n", encoding="utf-8")
+    window.transfers.start_import([tmp_path / "more.txt"], vault.root_id)
+    qtbot.waitUntil(lambda: "more.txt" in _names(window.model), timeout=WAIT)
+    _listed(qtbot, window)
+    assert [i.name for i in window.selected_items()] == ["budget.csv", "notes.txt"]
+    # Another place starts with nothing selected.
+    window.open_folder(vault.resolve_folder("/Music"))
+    _listed(qtbot, window)
+    assert window.selected_items() == []
+
+
+# -- the Trash -------------------------------------------------------------------------------
+
+
+def test_delete_to_trash_and_restore(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    _fill(vault, tmp_path)
+    notes = vault.require_file("/notes.txt")
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    _select_rows(window, _names(window.model).index("notes.txt"))
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: "notes.txt" not in _names(window.model), timeout=WAIT)
+    _listed(qtbot, window)
+    assert "Trash" in window.statusBar().currentMessage()
+
+    _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.TRASH))
+    assert _names(window.model) == ["notes.txt"]
+    item = window.model.item(0)
+    assert item.trash_entry_id is not None and item.where == "/"
+    assert window.windowTitle() == "Trash — Media Vault"
+    shot(window, "main-window-trash")
+    _select_rows(window, 0)
+    window.actions.restore.trigger()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0 and not window.model.loading, timeout=WAIT)
+    assert window.view.placeholder_text == "The Trash is empty."
+    assert vault.require_file("/notes.txt") == notes
+
+    _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.VAULT))
+    assert "notes.txt" in _names(window.model)
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+
+def test_state_is_restored(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    a, _b = _sortable(vault, tmp_path)
+    first = _window(qtbot, vault)
+    first.resize(760, 560)  # the offscreen screen is 800 pixels wide
+    first.splitter.setSizes([180, 500, 330])
+    sizes = first.splitter.sizes()
+    first.set_view_mode(LIST)
+    first.size_slider.setValue(200)
+    first.open_folder(a)
+    _listed(qtbot, first)
+    _click_header(qtbot, first, Column.SIZE)
+    if first.model.sort_order != Sort("size", descending=True):
+        _click_header(qtbot, first, Column.SIZE)
+    assert first.model.sort_order == Sort("size", descending=True)
+    # A look at the Trash before closing: the last folder is what comes back.
+    first.open_source(Source.trash())
+    _listed(qtbot, first)
+    assert first.close()
+    assert (vault.paths.config / "window.ini").is_file()
+
+    second = _window(qtbot, vault)
+    assert second.size().width() == 760 and second.size().height() == 560
+    assert second.splitter.sizes() == sizes
+    assert second.stack.currentIndex() == LIST
+    assert second.list_action.isChecked()
+    assert second.size_slider.value() == 200
+    assert second.grid.thumbnail_size == 200
+    assert second.model.folder_id == a
+    assert second.model.sort_order == Sort("size", descending=True)
+    assert _names(second.model) == SORTED[Column.SIZE][::-1]
+    header = second.view.horizontalHeader()
+    assert header.sortIndicatorSection() == Column.SIZE
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    _wait_trail(qtbot, second, ["Vault", "A"])
+    qtbot.waitUntil(lambda: second.tree.currentIndex().data(TreeRole.FOLDER_ID) == a, timeout=WAIT)
+
+
+def test_state_survives_a_deleted_last_folder(qtbot: QtBot, vault: Vault) -> None:
+    gone = vault.makedirs("/Gone")
+    first = _window(qtbot, vault)
+    first.open_folder(gone)
+    _listed(qtbot, first)
+    assert first.close()
+    vault.delete_folder(gone)
+    second = _window(qtbot, vault)
+    qtbot.waitUntil(lambda: second.model.folder_id == vault.root_id, timeout=WAIT)
+    _listed(qtbot, second)
+    assert not [w for w in second.findChildren(QMessageBox) if w.isVisible()]
+
+
+def test_folder_deleted_while_shown(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fill(vault, tmp_path)
+    photos = vault.resolve_folder("/Photos")
+    window = _window(qtbot, vault)
+    window.open_folder(vault.resolve_folder("/Music"))
+    _listed(qtbot, window)
+    window.open_folder(photos)
+    _listed(qtbot, window)
+    _wait_trail(qtbot, window, ["Vault", "Photos"])
+
+    vault.delete_folder(photos)  # elsewhere: another window, the CLI
+    window.refresh()
+    # To the top, with a message; not to the folder next to it in the tree.
+    qtbot.waitUntil(lambda: window.model.folder_id == vault.root_id, timeout=WAIT)
+    _listed(qtbot, window)
+    assert window.statusBar().currentMessage()
+    assert "Traceback" not in window.statusBar().currentMessage()
+    assert not [w.text() for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert "Photos" not in _names(window.model)
+    _wait_trail(qtbot, window, ["Vault"])
+    assert not [r for r in caplog.records if r.exc_info]
+    vault_node = window.tree_model.place_index(NodeKind.VAULT)
+    qtbot.waitUntil(lambda: window.tree.currentIndex() == vault_node, timeout=WAIT)
+    # Back skips the folder that is gone.
+    window.go_back()
+    _listed(qtbot, window)
+    assert window.model.folder_id == vault.resolve_folder("/Music")
+
+
+def test_unknown_folder_goes_to_the_top(qtbot: QtBot, vault: Vault) -> None:
+    window = _window(qtbot, vault)
+    window.open_folder(987_654)  # no such folder: the vault raises NotFound
+    qtbot.waitUntil(lambda: window.model.folder_id == vault.root_id, timeout=WAIT)
+    _listed(qtbot, window)
+    assert window.statusBar().currentMessage()

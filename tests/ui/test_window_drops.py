@@ -1,0 +1,445 @@
+"""Drops onto the main window: outside files and folders, vault items, the tree's nodes.
+
+Drops are real Qt drag events (enter, move, drop) built with a ``QMimeData`` and
+sent with ``QApplication.sendEvent`` to the view's viewport, as a drag from the
+file manager (file URLs) or from the window itself (``ItemModel.mimeData``)
+would deliver them; what they do is carried out by the window through the
+Transfers panel (imports) or its file actions (moves, copies, Trash).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication
+from pytestqt.qtbot import QtBot
+
+from app.browse import Source
+from app.errors import NotFound
+from app.importer import ImportProgress
+from app.vault import Vault
+from ui.folder_tree import NodeKind, items_mime_data
+from ui.item_model import ItemModel
+from ui.main_window import GRID, LIST, MainWindow
+from ui.transfers import Transfer, TransferRole, TransferState
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+WAIT = 20_000
+PHOTO = CORPUS / "images" / "flower.jpg"
+PDF = CORPUS / "pdf" / "crazyones.pdf"
+SONG = CORPUS / "media" / "xing.mp3"
+
+
+@pytest.fixture
+def vault(vault_home: Path) -> Iterator[Vault]:
+    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
+    yield opened
+    opened.close()
+
+
+def shot(window: MainWindow, name: str) -> None:
+    """Save a screenshot into ``MEDIAVAULT_SCREENSHOTS_DIR`` when set (to look at)."""
+    folder = os.environ.get("MEDIAVAULT_SCREENSHOTS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        assert window.grab().save(str(Path(folder) / f"{name}.png"))
+
+
+def _window(qtbot: QtBot, vault: Vault) -> MainWindow:
+    window = MainWindow(vault)
+    qtbot.addWidget(window)
+    window.show()
+    _listed(qtbot, window)
+    return window
+
+
+def _listed(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(
+        lambda: window.model.source is not None and not window.model.loading, timeout=WAIT
+    )
+
+
+def _names(model: ItemModel) -> list[str]:
+    return [model.item(row).name for row in range(model.rowCount())]
+
+
+def _open(qtbot: QtBot, window: MainWindow, folder_id: int) -> None:
+    window.open_folder(folder_id)
+    _listed(qtbot, window)
+
+
+def _urls(*paths: Path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def _drop(
+    view: QAbstractItemView,
+    mime: QMimeData,
+    at: QPoint,
+    modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+    action: Qt.DropAction = Qt.DropAction.MoveAction,
+) -> QDropEvent:
+    """Drag ``mime`` into the view's viewport at ``at`` and drop it there."""
+    actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+    buttons = Qt.MouseButton.LeftButton
+    viewport = view.viewport()
+    enter = QDragEnterEvent(at, actions, mime, buttons, modifiers)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    move = QDragMoveEvent(at, actions, mime, buttons, modifiers)
+    move.setDropAction(action)
+    QApplication.sendEvent(viewport, move)
+    drop = QDropEvent(QPointF(at), actions, mime, buttons, modifiers)
+    drop.setDropAction(action)
+    QApplication.sendEvent(viewport, drop)
+    return drop
+
+
+def _empty_spot(view: QAbstractItemView) -> QPoint:
+    """A point of the viewport below the last row: the folder shown, not an item."""
+    spot = QPoint(view.viewport().width() - 10, view.viewport().height() - 10)
+    assert not view.indexAt(spot).isValid()
+    return spot
+
+
+def _spot_of(window: MainWindow, name: str) -> QPoint:
+    view = window.current_view()
+    row = _names(window.model).index(name)
+    rect = view.visualRect(window.model.index(row, 0))
+    assert rect.isValid()
+    return rect.center()
+
+
+def _last_transfer(qtbot: QtBot, window: MainWindow, count: int) -> Transfer:
+    """Wait for the ``count``-th transfer to end and the list to be listed again."""
+    qtbot.waitUntil(lambda: len(window.transfers.transfers) == count, timeout=WAIT)
+    transfer = window.transfers.transfers[-1]
+    qtbot.waitUntil(lambda: not transfer.active, timeout=WAIT)
+    _listed(qtbot, window)
+    return transfer
+
+
+def _outside_tree(tmp_path: Path) -> Path:
+    """A folder from "the file manager": real files and a subfolder."""
+    top = tmp_path / "Trip"
+    (top / "Day 2").mkdir(parents=True)
+    (top / "itinerary.txt").write_text("day 1: lake\nday 2: hills\n", encoding="utf-8")
+    (top / "Day 2" / "notes.txt").write_text("windy\n", encoding="utf-8")
+    os.symlink(PHOTO, top / "Day 2" / "lake.jpg")  # read in place, through a link
+    return top
+
+
+@pytest.mark.parametrize("mode", [GRID, LIST])
+def test_files_and_a_folder_dropped_on_the_view_are_imported_here(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    photos = vault.makedirs("/Photos")
+    trip = _outside_tree(tmp_path)
+    window = _window(qtbot, vault)
+    window.set_view_mode(mode)
+    _open(qtbot, window, photos)
+    assert not window.transfers_dock.isVisible()
+    view = window.current_view()
+    assert view.dragEnabled() and view.viewport().acceptDrops()
+
+    drop = _drop(window.current_view(), _urls(PHOTO, PDF, trip), _empty_spot(window.current_view()))
+    assert drop.isAccepted()
+    assert drop.dropAction() == Qt.DropAction.CopyAction  # the file manager keeps its files
+    transfer = _last_transfer(qtbot, window, 1)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert transfer.summary.startswith("5 files imported")
+    assert window.transfers_dock.isVisible()
+    assert window.transfers_button.isChecked()
+    panel = window.transfers_panel
+    assert panel.model.rowCount() == 1
+    assert panel.model.index(0, 0).data(TransferRole.STATE) == TransferState.DONE.value
+    assert panel.model.index(0, 0).data(TransferRole.PROGRESS) == 100
+    assert panel.summary.text() == "All transfers finished"
+
+    qtbot.waitUntil(
+        lambda: _names(window.model) == ["Trip", "crazyones.pdf", "flower.jpg"], timeout=WAIT
+    )
+    assert window.model.folder_id == photos
+    assert vault.resolve_folder("/Photos/Trip/Day 2")
+    assert vault.require_file("/Photos/Trip/Day 2/lake.jpg")
+    assert vault.require_file("/Photos/Trip/itinerary.txt")
+    assert window._count_label.text() == "3 items"
+
+    # Another file of a name taken: both are kept (the import's default), nothing is lost.
+    other = tmp_path / "other" / "flower.jpg"
+    other.parent.mkdir()
+    other.write_bytes(PHOTO.read_bytes() + b"\x00other")
+    _drop(window.current_view(), _urls(other), _empty_spot(window.current_view()))
+    transfer = _last_transfer(qtbot, window, 2)
+    assert transfer.state is TransferState.DONE, transfer.error
+    qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT)
+    assert sum(name.startswith("flower") for name in _names(window.model)) == 2
+
+
+@pytest.mark.parametrize("mode", [GRID, LIST])
+def test_drop_on_a_folder_item_imports_into_it(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    music = vault.makedirs("/Music")
+    vault.makedirs("/Photos")
+    window = _window(qtbot, vault)
+    window.set_view_mode(mode)
+    _drop(window.current_view(), _urls(SONG, PHOTO), _spot_of(window, "Music"))
+    transfer = _last_transfer(qtbot, window, 1)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert window.model.folder_id == vault.root_id  # the window stays where it is
+    assert _names(window.model) == ["Music", "Photos"]
+    assert vault.require_file("/Music/xing.mp3")
+    assert vault.require_file("/Music/flower.jpg")
+    _open(qtbot, window, music)
+    assert _names(window.model) == ["flower.jpg", "xing.mp3"]
+
+
+@pytest.mark.parametrize("mode", [GRID, LIST])
+def test_single_file_on_a_file_becomes_a_new_version(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    report = vault.import_paths([PHOTO], vault.root_id)
+    file_id = report.file_ids[0]
+    assert len(vault.versions(file_id)) == 1
+    edited = tmp_path / "flower-edited.jpg"
+    edited.write_bytes(PHOTO.read_bytes() + b"\x00edited")
+    window = _window(qtbot, vault)
+    window.set_view_mode(mode)
+
+    _drop(window.current_view(), _urls(edited), _spot_of(window, "flower.jpg"))
+    transfer = _last_transfer(qtbot, window, 1)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert len(vault.versions(file_id)) == 2
+    assert _names(window.model) == ["flower.jpg"]  # no second file
+    assert window.model.item(0).size == edited.stat().st_size
+
+    # Two files onto a file are imported next to it instead (no version of two files).
+    _drop(window.current_view(), _urls(edited, PDF), _spot_of(window, "flower.jpg"))
+    transfer = _last_transfer(qtbot, window, 2)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert len(vault.versions(file_id)) == 2
+    qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=WAIT)
+
+
+@pytest.mark.parametrize("mode", [GRID, LIST])
+def test_internal_drag_onto_a_folder_moves_and_ctrl_copies(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    archive = vault.makedirs("/Archive")
+    report = vault.import_paths([PHOTO, PDF, SONG], vault.root_id)
+    photo_id, pdf_id, song_id = report.file_ids
+    window = _window(qtbot, vault)
+    window.set_view_mode(mode)
+    assert _names(window.model) == ["Archive", "crazyones.pdf", "flower.jpg", "xing.mp3"]
+    model = window.model
+
+    def mime_of(*names: str) -> QMimeData:
+        rows = [_names(model).index(n) for n in names]
+        data = model.mimeData([model.index(r, 0) for r in rows])
+        assert data.hasFormat("application/x-mediavault-items")
+        return data
+
+    # Onto the folder shown, where they already are: refused.
+    refused = _drop(
+        window.current_view(), mime_of("flower.jpg"), _empty_spot(window.current_view())
+    )
+    assert not refused.isAccepted()
+
+    moved = _drop(
+        window.current_view(), mime_of("flower.jpg", "crazyones.pdf"), _spot_of(window, "Archive")
+    )
+    assert moved.isAccepted() and moved.dropAction() == Qt.DropAction.MoveAction
+    qtbot.waitUntil(lambda: _names(model) == ["Archive", "xing.mp3"], timeout=WAIT)
+    assert vault.require_file("/Archive/flower.jpg") == photo_id
+    assert vault.require_file("/Archive/crazyones.pdf") == pdf_id
+
+    copied = _drop(
+        window.current_view(),
+        mime_of("xing.mp3"),
+        _spot_of(window, "Archive"),
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.DropAction.CopyAction,
+    )
+    assert copied.isAccepted() and copied.dropAction() == Qt.DropAction.CopyAction
+    qtbot.waitUntil(lambda: _exists(vault, "/Archive/xing.mp3"), timeout=WAIT)
+    assert vault.require_file("/xing.mp3") == song_id
+    assert vault.require_file("/Archive/xing.mp3") != song_id
+    _listed(qtbot, window)
+    assert _names(model) == ["Archive", "xing.mp3"]
+
+    # A folder cannot go into itself.
+    into_itself = _drop(window.current_view(), mime_of("Archive"), _spot_of(window, "Archive"))
+    assert not into_itself.isAccepted()
+    assert archive == vault.resolve_folder("/Archive")
+
+
+# -- the tree --------------------------------------------------------------------------
+
+
+def _tree_drop(
+    qtbot: QtBot, window: MainWindow, index: QModelIndex, mime: QMimeData, action: Qt.DropAction
+) -> QDropEvent:
+    tree = window.tree
+    tree.scrollTo(index)
+    rect = tree.visualRect(index)
+    assert rect.isValid()
+    return _drop(tree, mime, rect.center(), action=action)
+
+
+def test_drops_on_the_tree_are_carried_out(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
+    photos = vault.makedirs("/Photos")
+    backup = vault.makedirs("/Backup")
+    report = vault.import_paths([PHOTO, PDF, SONG], vault.root_id)
+    photo_id, pdf_id, song_id = report.file_ids
+    window = _window(qtbot, vault)
+    model = window.tree_model
+    qtbot.waitUntil(lambda: model.folder_index(photos).isValid(), timeout=WAIT)
+    qtbot.waitUntil(lambda: model.folder_index(backup).isValid(), timeout=WAIT)
+    copy, move = Qt.DropAction.CopyAction, Qt.DropAction.MoveAction
+
+    # IMPORT: outside files onto a folder node.
+    trip = _outside_tree(tmp_path)
+    _tree_drop(qtbot, window, model.folder_index(photos), _urls(trip), copy)
+    transfer = _last_transfer(qtbot, window, 1)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert vault.require_file("/Photos/Trip/Day 2/lake.jpg")
+
+    # MOVE and COPY: vault items onto a folder node.
+    _tree_drop(qtbot, window, model.folder_index(photos), items_mime_data([photo_id]), move)
+    qtbot.waitUntil(lambda: "flower.jpg" not in _names(window.model), timeout=WAIT)
+    assert vault.require_file("/Photos/flower.jpg") == photo_id
+    _tree_drop(qtbot, window, model.folder_index(backup), items_mime_data([pdf_id]), copy)
+    qtbot.waitUntil(lambda: _exists(vault, "/Backup/crazyones.pdf"), timeout=WAIT)
+    assert vault.require_file("/crazyones.pdf") == pdf_id
+
+    # FAVORITE and TRASH: onto the places.
+    _tree_drop(
+        qtbot, window, model.place_index(NodeKind.FAVORITES), items_mime_data([song_id]), copy
+    )
+    qtbot.waitUntil(lambda: len(vault.browse_page(Source.favorites()).rows) == 1, timeout=WAIT)
+    assert [r.id for r in vault.browse_page(Source.favorites()).rows] == [song_id]
+    _tree_drop(
+        qtbot, window, model.place_index(NodeKind.TRASH), items_mime_data([song_id], [backup]), move
+    )
+    qtbot.waitUntil(lambda: not _exists(vault, "/xing.mp3"), timeout=WAIT)
+    _listed(qtbot, window)
+    qtbot.waitUntil(lambda: _names(window.model) == ["Photos", "crazyones.pdf"], timeout=WAIT)
+    trashed = {r.name for r in vault.browse_page(Source.trash()).rows}
+    assert trashed == {"xing.mp3", "Backup"}
+
+
+def _exists(vault: Vault, path: str) -> bool:
+    try:
+        vault.require_file(path)
+    except NotFound:
+        return False
+    return True
+
+
+# -- a failure in the Transfers panel -----------------------------------------------------
+
+
+def test_failed_import_shows_in_the_panel_and_retries(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    inbox = vault.makedirs("/Inbox")
+    dropped = tmp_path / "Scans"
+    dropped.mkdir()
+    (dropped / "page-1.txt").write_text("first page\n", encoding="utf-8")
+    os.mkfifo(dropped / "page-2.txt")  # not a regular file: it cannot be imported
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    _open(qtbot, window, inbox)
+
+    _drop(window.view, _urls(dropped), _empty_spot(window.view))
+    transfer = _last_transfer(qtbot, window, 1)
+    assert transfer.state is TransferState.FAILED
+    assert "not a regular file" in transfer.error
+    assert transfer.can_retry
+    assert vault.require_file("/Inbox/Scans/page-1.txt")  # the rest went in
+    panel = window.transfers_panel
+    assert window.transfers_dock.isVisible()
+    assert panel.model.index(0, 0).data(TransferRole.STATE) == TransferState.FAILED.value
+    assert "1 failed transfer" in panel.summary.text()
+    assert not panel.retry_button.isEnabled()  # nothing selected yet
+    panel.view.setCurrentIndex(panel.model.index(0, 0))
+    assert panel.retry_button.isEnabled()
+    assert "not a regular file" in str(panel.model.index(0, 0).data(TransferRole.DETAILS))
+    window.resize(900, 600)
+    shot(window, "main-window-transfer-failed")
+
+    # The user fixes the source and retries: only what failed is imported, in the same row.
+    (dropped / "page-2.txt").unlink()
+    (dropped / "page-2.txt").write_text("second page\n", encoding="utf-8")
+    qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: transfer.state is TransferState.DONE, timeout=WAIT)
+    assert transfer.error == ""
+    assert panel.model.rowCount() == 1
+    assert panel.model.index(0, 0).data(TransferRole.STATE) == TransferState.DONE.value
+    assert vault.require_file("/Inbox/Scans/page-2.txt")
+    assert not panel.retry_button.isEnabled()
+    _listed(qtbot, window)
+    assert _names(window.model) == ["Scans"]
+
+
+def test_panel_shows_the_progress_of_an_import(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held after its first file, an import shows in the panel as running, with its figures."""
+    dropped = tmp_path / "Letters"
+    dropped.mkdir()
+    for n in range(30):
+        (dropped / f"letter-{n:02}.txt").write_text(f"dear {n}\n" * 200, encoding="utf-8")
+    reached, go_on = threading.Event(), threading.Event()
+    import_paths = vault.import_paths
+
+    def held(
+        sources: Any, folder_id: Any = None, *args: Any, progress: Any = None, **kw: Any
+    ) -> Any:
+        def report(p: ImportProgress) -> None:
+            progress(p)
+            if 0 < p.files_done < p.files_total and not reached.is_set():
+                reached.set()
+                go_on.wait(WAIT / 1000)  # the worker waits; the window must not
+
+        return import_paths(sources, folder_id, *args, progress=report, **kw)
+
+    monkeypatch.setattr(vault, "import_paths", held)
+    window = _window(qtbot, vault)
+    window.set_view_mode(LIST)
+    panel = window.transfers_panel
+    _drop(window.view, _urls(dropped), _empty_spot(window.view))
+    qtbot.waitUntil(lambda: len(window.transfers.transfers) == 1, timeout=WAIT)
+    transfer = window.transfers.transfers[0]
+    row = panel.model.index(0, 0)
+    try:
+        qtbot.waitUntil(reached.is_set, timeout=WAIT)
+        qtbot.waitUntil(lambda: 0 < transfer.done < transfer.total == 30, timeout=WAIT)
+        assert row.data(TransferRole.STATE) == TransferState.RUNNING.value
+        assert 0 < row.data(TransferRole.PROGRESS) < 100
+        assert panel.summary.text().startswith("1 transfer running")
+        assert panel.total_bar.isVisible()
+        assert 0 <= panel.total_bar.value() < 100
+        assert "of 30" in str(row.data(TransferRole.DETAILS)), row.data(TransferRole.DETAILS)
+        panel.view.setCurrentIndex(row)
+        assert panel.cancel_button.isEnabled() and not panel.retry_button.isEnabled()
+        window.resize(900, 600)
+        shot(window, "main-window-transfer-running")
+    finally:
+        go_on.set()
+    qtbot.waitUntil(lambda: transfer.state is TransferState.DONE, timeout=WAIT)
+    assert row.data(TransferRole.PROGRESS) == 100
+    assert not panel.total_bar.isVisible()
+    assert not panel.cancel_button.isEnabled()
+    _listed(qtbot, window)
+    qtbot.waitUntil(lambda: _names(window.model) == ["Letters"], timeout=WAIT)

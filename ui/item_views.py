@@ -1,0 +1,477 @@
+"""The grid and the list over one :class:`ui.item_model.ItemModel`.
+
+Both views share one selection model (the window sets it), say so when there
+is nothing to show, take drops from the system file manager and from the vault
+itself, and start drags that carry vault items plus, for the file manager, the
+files' local paths. What a drop means is decided here from where it lands;
+carrying it out is the window's job (:class:`ViewDrop`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QDrag,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFontMetrics,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPixmap,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolTip,
+    QWidget,
+)
+
+from ui.folder_tree import ITEMS_MIME, decode_items, local_paths
+from ui.item_model import Column, Item, ItemModel, ItemRole
+from ui.resources import kind_icon
+
+_Index = QModelIndex | QPersistentModelIndex
+NAME_MIN_CHARS = 24  # the list's Name column never gets narrower than this
+TIP_AGAIN_MS = 200  # a refused name's message comes back this long after the editor reopens
+
+
+@dataclass(frozen=True)
+class ViewDrop:
+    """A drop on the grid or the list, for the window to carry out.
+
+    Attributes:
+        paths: outside files and folders to import (empty for vault items).
+        file_ids, folder_ids: vault items dragged (empty for outside files).
+        folder_id: the folder dropped into: a folder item under the cursor, else
+            None for the folder shown.
+        version_of: a file item an outside single file was dropped onto: it
+            becomes a new version of that file.
+        copy: vault items are copied (Ctrl held), not moved.
+    """
+
+    paths: tuple[Path, ...] = ()
+    file_ids: tuple[int, ...] = ()
+    folder_ids: tuple[int, ...] = ()
+    folder_id: int | None = None
+    version_of: int | None = None
+    copy: bool = False
+
+
+class _ItemViewBehaviour:
+    """What the grid and the list share: placeholder text, drops, drags out, rename tips.
+
+    A mixin for QAbstractItemView subclasses; call :meth:`_setup_items` from
+    ``__init__``.
+    """
+
+    placeholder_text: str
+    drop_requested: Signal
+    # Local files for dragging items out to the file manager (set by the window).
+    export_urls: Callable[[list[Item]], list[QUrl]] | None
+
+    def _setup_items(self: QAbstractItemView) -> None:  # type: ignore[misc]
+        self.placeholder_text = ""
+        self.export_urls = None
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.viewport().setAcceptDrops(True)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+
+    def set_placeholder_text(self, text: str) -> None:
+        """Set the text drawn when there are no rows, and repaint."""
+        self.placeholder_text = text
+        self.viewport().update()  # type: ignore[attr-defined]
+
+    def _paint_placeholder(self: QAbstractItemView) -> None:  # type: ignore[misc]
+        model = self.model()
+        text = getattr(self, "placeholder_text", "")
+        if not text or (model is not None and model.rowCount() > 0):
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().placeholderText().color())
+        rect = self.viewport().rect().adjusted(24, 24, -24, -24)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
+        painter.end()
+
+    def show_tip(self: QAbstractItemView, index: QModelIndex, message: str) -> None:  # type: ignore[misc]
+        """A message by an item (a refused name), as the tree shows its own."""
+        rect = self.visualRect(index)
+        QToolTip.showText(
+            self.viewport().mapToGlobal(rect.bottomLeft() + QPoint(0, 2)),
+            message,
+            self.viewport(),
+            rect,
+            6000,
+        )
+
+    def edit_again(self: QAbstractItemView, index: QModelIndex, message: str = "") -> None:  # type: ignore[misc]
+        """Open the name editor again, once the one that committed a refused name closed,
+        and show ``message`` by it (again: the editor taking the focus hides a tip)."""
+        persistent = QPersistentModelIndex(index)
+
+        def tip() -> None:
+            if persistent.isValid() and self.state() == QAbstractItemView.State.EditingState:
+                self.show_tip(self.model().index(persistent.row(), persistent.column()), message)  # type: ignore[attr-defined]
+
+        def again() -> None:
+            if persistent.isValid() and self.state() != QAbstractItemView.State.EditingState:
+                current = self.model().index(persistent.row(), persistent.column())
+                self.setCurrentIndex(current)
+                self.edit(current)
+                if message:
+                    # Later still: releasing the key that committed would hide it too.
+                    QTimer.singleShot(TIP_AGAIN_MS, self, tip)
+
+        QTimer.singleShot(0, self, again)
+
+    # -- drops ----------------------------------------------------------------
+
+    def _drop_at(self: QAbstractItemView, event: QDragMoveEvent | QDropEvent) -> ViewDrop | None:  # type: ignore[misc]
+        """What dropping ``event`` here would do; None if it cannot land here."""
+        data = event.mimeData()
+        index = self.indexAt(event.position().toPoint())
+        item: Item | None = index.data(ItemRole.ITEM) if index.isValid() else None
+        if item is not None and item.trash_entry_id is not None:
+            return None  # nothing lands in the Trash's rows
+        model = self.model()
+        if not isinstance(model, ItemModel) or model.source is None:
+            return None
+        into = item.id if item is not None and item.is_folder else None
+        shown = model.folder_id
+        items = decode_items(data) if data.hasFormat(ITEMS_MIME) else None
+        if items is not None:
+            files, folders = items
+            target = into if into is not None else shown
+            if target is None or target in folders:
+                return None  # a result set has no folder to move into; nor into itself
+            copy = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            if (
+                not copy
+                and into is None
+                and all(model.row_of(f, False) is not None for f in files)
+                and not folders
+            ):
+                return None  # already here
+            return ViewDrop(file_ids=files, folder_ids=folders, folder_id=into, copy=copy)
+        paths = local_paths(data)
+        if not paths:
+            return None
+        if item is not None and not item.is_folder and len(paths) == 1 and paths[0].is_file():
+            return ViewDrop(paths=paths, version_of=item.id)
+        if into is None and shown is None:
+            return None  # outside files need a folder to land in
+        return ViewDrop(paths=paths, folder_id=into)
+
+    def _accept(self: QAbstractItemView, event: QDragMoveEvent | QDropEvent) -> ViewDrop | None:  # type: ignore[misc]
+        drop = self._drop_at(event)  # type: ignore[attr-defined]
+        if drop is None:
+            event.ignore()
+            return None
+        if drop.paths or drop.copy:
+            # Outside files are copied in: never let a file manager delete its originals.
+            event.setDropAction(Qt.DropAction.CopyAction)
+        else:
+            event.setDropAction(Qt.DropAction.MoveAction)
+        event.accept()
+        return drop
+
+    def _items_drag_enter(self, event: QDragEnterEvent) -> None:
+        data = event.mimeData()
+        if data.hasFormat(ITEMS_MIME) or data.hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def _items_drop(self, event: QDropEvent) -> None:
+        drop = self._accept(event)  # type: ignore[attr-defined]
+        if drop is not None:
+            self.drop_requested.emit(drop)
+
+    # -- drags out ------------------------------------------------------------
+
+    def _start_items_drag(self: QAbstractItemView, actions: Qt.DropAction) -> None:  # type: ignore[misc]
+        indexes = [i for i in self.selectedIndexes() if i.column() == 0]
+        model = self.model()
+        if not indexes or not isinstance(model, ItemModel):
+            return
+        items = [model.item(i.row()) for i in indexes]
+        if any(i.trash_entry_id is not None for i in items):
+            return
+        data = model.mimeData(indexes)
+        urls_of = getattr(self, "export_urls", None)
+        if urls_of is not None:
+            urls = urls_of(items)
+            if urls:
+                data.setUrls(urls)
+        drag = QDrag(self)
+        drag.setMimeData(data)
+        first = items[0]
+        icon = kind_icon("folder" if first.is_folder else first.kind)
+        drag.setPixmap(icon.pixmap(QSize(48, 48)))
+        drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+
+
+class NameDelegate(QStyledItemDelegate):
+    """Keeps Enter for the inline name editor.
+
+    The window's Open action has Return and Enter as shortcuts on the views,
+    and a shortcut outranks the focused editor's key press: without this,
+    Enter in the editor would open the file instead of committing the name.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and isinstance(watched, QWidget)
+        ):
+            event.accept()  # the key press goes to the editor, which commits
+            return True
+        return super().eventFilter(watched, event)
+
+
+class ListView(QTableView, _ItemViewBehaviour):
+    """The details list: name, kind, size, modified, tags, backup; sortable by header."""
+
+    drop_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._setup_items()
+        self.setItemDelegate(NameDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setShowGrid(False)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setSortingEnabled(True)
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self.horizontalHeader().setHighlightSections(False)
+        self.horizontalHeader().setSortIndicatorShown(True)
+        # Breathing room between columns (a right-aligned size would otherwise
+        # touch the date beside it); only padding, so the native style stays.
+        self.setStyleSheet(
+            "QTableView::item { padding-left: 6px; padding-right: 12px; }"
+            "QHeaderView::section { padding-left: 6px; padding-right: 12px; }"
+        )
+        self.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+        self.horizontalHeader().sectionResized.connect(self._other_column_resized)
+
+    def _fit_name(self) -> None:
+        """Name takes the width the other columns leave, but stays readable in a narrow
+        window: then the other columns scroll sideways instead."""
+        header = self.horizontalHeader()
+        others = sum(
+            header.sectionSize(c)
+            for c in range(header.count())
+            if c != Column.NAME and not header.isSectionHidden(c)
+        )
+        floor = self.fontMetrics().averageCharWidth() * NAME_MIN_CHARS
+        if self.viewport().width() - others >= floor:
+            header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
+        elif header.sectionResizeMode(Column.NAME) == QHeaderView.ResizeMode.Stretch:
+            header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(Column.NAME, floor)
+
+    def _other_column_resized(self, column: int, _old: int, _new: int) -> None:
+        if column != Column.NAME:  # also when one is hidden or shown (Found in)
+            self._fit_name()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_name()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        self._paint_placeholder()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self._items_drag_enter(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._accept(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._items_drop(event)
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        self._start_items_drag(supportedActions)
+
+
+GRID_MIN, GRID_MAX, GRID_DEFAULT = 64, 512, 128
+STAR_COLOR = QColor(230, 170, 20)  # Favorites' gold, as in the tree
+
+
+class GridDelegate(NameDelegate):
+    """A grid cell: the thumbnail (or the kind icon while there is none) over its name."""
+
+    def __init__(self, view: GridView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        return self._view.cell_size()
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        item: Item | None = index.data(ItemRole.ITEM)
+        if item is None:
+            return
+        size = self._view.thumbnail_size
+        rect: QRect = option.rect  # type: ignore[attr-defined]
+        state = option.state  # type: ignore[attr-defined]
+        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        cell = rect.adjusted(3, 3, -3, -3)
+        if selected:
+            color = palette.highlight().color()
+            color.setAlpha(70)
+            painter.setBrush(color)
+            painter.setPen(palette.highlight().color())
+            painter.drawRoundedRect(cell, 6, 6)
+        elif state & QStyle.StateFlag.State_MouseOver:
+            color = palette.highlight().color()
+            color.setAlpha(28)
+            painter.setBrush(color)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(cell, 6, 6)
+        image = QRect(rect.x() + (rect.width() - size) // 2, rect.y() + 8, size, size)
+        thumb = index.data(ItemRole.THUMBNAIL) if not item.is_folder else None
+        if isinstance(thumb, QPixmap) and not thumb.isNull():
+            logical = thumb.size() / max(thumb.devicePixelRatio(), 1.0)
+            target = QRect(
+                QPoint(0, 0), logical.scaled(image.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            )
+            target.moveCenter(image.center())
+            painter.drawPixmap(target, thumb)
+        else:
+            icon = kind_icon("folder" if item.is_folder else item.kind)
+            side = int(size * 0.7)
+            box = QRect(0, 0, side, side)
+            box.moveCenter(image.center())
+            icon.paint(painter, box)
+        if item.is_favorite:
+            star = QRect(image.right() - 18, image.top() + 2, 16, 16)
+            painter.setPen(STAR_COLOR)
+            painter.drawText(star, int(Qt.AlignmentFlag.AlignCenter), "★")
+        text_rect = QRect(
+            rect.x() + 6, image.bottom() + 6, rect.width() - 12, rect.bottom() - image.bottom() - 8
+        )
+        metrics = QFontMetrics(option.font)  # type: ignore[attr-defined]
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        painter.drawText(text_rect, flags, _two_lines(metrics, item.name, text_rect.width()))
+        painter.restore()
+
+
+def _two_lines(metrics: QFontMetrics, text: str, width: int) -> str:
+    """``text`` on at most two lines of ``width``, the second elided in the middle."""
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    cut = len(text)
+    while cut > 1 and metrics.horizontalAdvance(text[:cut]) > width:
+        cut -= 1
+    # Break after a space or separator when one is near, as file managers do.
+    for i in range(cut, max(cut - 12, 0), -1):
+        if text[i - 1] in " _-.":
+            cut = i
+            break
+    rest = metrics.elidedText(text[cut:], Qt.TextElideMode.ElideMiddle, width)
+    return text[:cut] + "\n" + rest
+
+
+class GridView(QListView, _ItemViewBehaviour):
+    """Thumbnails in a grid, their size set by the window's slider."""
+
+    drop_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thumbnail_size = GRID_DEFAULT
+        self.setViewMode(QListView.ViewMode.IconMode)
+        # Whole rows, as the list selects them: the two views share the selection.
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)  # no free placement: drops mean move/import
+        # After setMovement: a static QListView turns off drags and its viewport's drops.
+        self._setup_items()
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(400)
+        self.setSpacing(0)
+        self.setWordWrap(True)
+        self.setMouseTracking(True)
+        self.setItemDelegate(GridDelegate(self))
+        self.set_thumbnail_size(GRID_DEFAULT)
+
+    def cell_size(self) -> QSize:
+        line = self.fontMetrics().height()
+        return QSize(self.thumbnail_size + 28, self.thumbnail_size + 2 * line + 22)
+
+    def set_thumbnail_size(self, size: int) -> None:
+        """Show thumbnails of ``size`` logical pixels (clamped to the slider's range)."""
+        self.thumbnail_size = max(GRID_MIN, min(GRID_MAX, int(size)))
+        model = self.model()
+        if isinstance(model, ItemModel):
+            model.thumbnail_size = self.thumbnail_size
+        self.setGridSize(self.cell_size())
+        self.setIconSize(QSize(self.thumbnail_size, self.thumbnail_size))
+        self.doItemsLayout()
+
+    def setModel(self, model: object) -> None:  # type: ignore[override]
+        super().setModel(model)  # type: ignore[arg-type]
+        if isinstance(model, ItemModel):
+            model.thumbnail_size = self.thumbnail_size
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        self._paint_placeholder()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self._items_drag_enter(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._accept(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._items_drop(event)
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        self._start_items_drag(supportedActions)
