@@ -114,8 +114,8 @@ def child(home: Path, suffix: str) -> None:
     settle()
     save("trash")
 
-    window.actions.open_settings()
-    dialog = window.actions.settings_dialog
+    window.file_actions.open_settings()
+    dialog = window.file_actions.settings_dialog
     assert dialog is not None
     settle(1500)
     path = OUT / f"settings{suffix}.png"

@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
-        self.actions = FileActions(self)
+        self.file_actions = FileActions(self)
         self._build_toolbar()
         self._build_status_bar()
         self._build_transfers_dock()
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
 
         settings = QAction(QIcon.fromTheme("preferences-system"), "Settings…", self)
         settings.setShortcut(QKeySequence.StandardKey.Preferences)
-        settings.triggered.connect(self.actions.open_settings)
+        settings.triggered.connect(self.file_actions.open_settings)
         bar.addAction(settings)
 
     def _build_status_bar(self) -> None:
@@ -342,13 +342,13 @@ class MainWindow(QMainWindow):
         for view in (self.grid, self.view):
             view.drop_requested.connect(self._on_view_drop)
             view.doubleClicked.connect(self._activate)
-            view.export_urls = self.actions.drag_out_urls
+            view.export_urls = self.file_actions.drag_out_urls
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             view.customContextMenuRequested.connect(
-                lambda pos, v=view: self.actions.show_context_menu(v, pos)
+                lambda pos, v=view: self.file_actions.show_context_menu(v, pos)
             )
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
-        self.preview.open_requested.connect(self.actions.open_file_id)
+        self.preview.open_requested.connect(self.file_actions.open_file_id)
         self.transfers.finished.connect(self._on_transfer_finished)
         self.transfers.added.connect(self._on_transfer_started)
         self.transfers.track_sync(self.sync_status.state_changed, self.sync_status.sync_now)
@@ -491,7 +491,7 @@ class MainWindow(QMainWindow):
         if item.is_folder:
             self.open_folder(item.id)
         else:
-            self.actions.open_item(item)
+            self.file_actions.open_item(item)
 
     # -- view mode, filters, search, sort ----------------------------------------------
 
@@ -687,22 +687,22 @@ class MainWindow(QMainWindow):
         if folder is None:
             return
         if drop.copy:
-            self.actions.copy_items(list(drop.file_ids), list(drop.folder_ids), folder)
+            self.file_actions.copy_items(list(drop.file_ids), list(drop.folder_ids), folder)
         else:
-            self.actions.move_items(list(drop.file_ids), list(drop.folder_ids), folder)
+            self.file_actions.move_items(list(drop.file_ids), list(drop.folder_ids), folder)
 
     def _on_tree_drop(self, request: DropRequest) -> None:
         folder = request.target_folder_id
         if request.intent == DropIntent.IMPORT and folder is not None:
             self.transfers.start_import(list(request.paths), folder)
         elif request.intent == DropIntent.MOVE and folder is not None:
-            self.actions.move_items(list(request.file_ids), list(request.folder_ids), folder)
+            self.file_actions.move_items(list(request.file_ids), list(request.folder_ids), folder)
         elif request.intent == DropIntent.COPY and folder is not None:
-            self.actions.copy_items(list(request.file_ids), list(request.folder_ids), folder)
+            self.file_actions.copy_items(list(request.file_ids), list(request.folder_ids), folder)
         elif request.intent == DropIntent.TRASH:
-            self.actions.delete_items(list(request.file_ids), list(request.folder_ids))
+            self.file_actions.delete_items(list(request.file_ids), list(request.folder_ids))
         elif request.intent == DropIntent.FAVORITE:
-            self.actions.set_favorite(list(request.file_ids), True)
+            self.file_actions.set_favorite(list(request.file_ids), True)
 
     def _on_transfer_started(self, transfer: Transfer) -> None:
         if transfer.kind is TransferKind.UPLOAD or self.transfers_dock.isVisible():

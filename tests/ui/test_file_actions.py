@@ -130,7 +130,7 @@ def _select(window: MainWindow, *names: str) -> None:
 
 
 def _menu(window: MainWindow) -> QMenu:
-    menu = window.actions.context_menu()
+    menu = window.file_actions.context_menu()
     menu.deleteLater()
     return menu
 
@@ -174,7 +174,7 @@ def _one_box(qtbot: QtBot, window: MainWindow) -> QMessageBox:
 
 def _confirm(qtbot: QtBot, window: MainWindow, text: str) -> None:
     """Click the destructive button ``text`` of the confirmation just opened."""
-    box = window.actions.last_box
+    box = window.file_actions.last_box
     assert box is not None and box.isVisible()
     (button,) = [b for b in box.buttons() if b.text() == text]
     assert box.buttonRole(button) == QMessageBox.ButtonRole.DestructiveRole
@@ -389,7 +389,7 @@ def test_space_toggles_the_quick_preview(
     view = _focus(qtbot, window, mode)
     _select(window, "hopper.jpg")
     qtbot.keyClick(view, Qt.Key.Key_Space)
-    quick = window.actions._quick
+    quick = window.file_actions._quick
     assert quick is not None and quick.isVisible()
     assert quick.windowTitle() == "hopper.jpg"
     qtbot.waitUntil(lambda: quick.pane.title == "hopper.jpg", timeout=WAIT)
@@ -498,7 +498,7 @@ def test_keys_typed_in_the_rename_editor_stay_in_it(
     assert editor.selectedText() == "otes.txx "
     qtbot.keyClick(editor, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(editor, Qt.Key.Key_F2)
-    assert window.actions._quick is None
+    assert window.file_actions._quick is None
     qtbot.keyClick(editor, Qt.Key.Key_Escape)
     _settle(qtbot, window)
     assert sorted(_live_names(vault, vault.root_id)) == sorted(
@@ -806,7 +806,7 @@ def test_trash_menu_entry_restore_delete_forever_and_empty(
     # Delete Forever asks first; Cancel keeps the file.
     _select(window, "budget.csv")
     _choose(window, "Delete Forever")
-    box = window.actions.last_box
+    box = window.file_actions.last_box
     assert box is not None and box.isVisible() and "forever" in box.text()
     box.button(QMessageBox.StandardButton.Cancel).click()
     _settle(qtbot, window)
@@ -862,7 +862,7 @@ def test_free_up_and_keep_without_a_bucket_say_how_to_set_one(
     qtbot: QtBot, window: MainWindow, vault: Vault, ids: dict[str, int], no_errors_logged: None
 ) -> None:
     _select(window, "notes.txt")
-    window.actions.free_up.trigger()
+    window.file_actions.free_up.trigger()
     box = _one_box(qtbot, window)
     assert box.text() == "This vault has no remote bucket."
     assert "Settings" in box.informativeText()
@@ -870,7 +870,7 @@ def test_free_up_and_keep_without_a_bucket_say_how_to_set_one(
     _settle(qtbot, window)
 
     _select(window, "notes.txt")
-    window.actions.keep.trigger()
+    window.file_actions.keep.trigger()
     _wait_transfers(qtbot, window, 1)
     (transfer,) = window.transfers.transfers
     assert transfer.state is TransferState.FAILED
@@ -1308,7 +1308,7 @@ def test_right_click_selects_what_is_under_the_cursor(qtbot: QtBot, window: Main
             r for r in range(window.model.rowCount()) if window.model.item(r).name == "Photos"
         )
         point = view.visualRect(window.model.index(row, 0)).center()
-        menu = window.actions.show_context_menu(view, point)
+        menu = window.file_actions.show_context_menu(view, point)
         assert [i.name for i in window.selected_items()] == ["Photos"]
         assert "Import Files Here…" in [a.text() for a in menu.actions()]
         menu.close()
@@ -1317,7 +1317,7 @@ def test_right_click_selects_what_is_under_the_cursor(qtbot: QtBot, window: Main
         row = next(
             r for r in range(window.model.rowCount()) if window.model.item(r).name == "notes.txt"
         )
-        menu = window.actions.show_context_menu(
+        menu = window.file_actions.show_context_menu(
             view, view.visualRect(window.model.index(row, 0)).center()
         )
         assert sorted(i.name for i in window.selected_items()) == ["budget.csv", "notes.txt"]
@@ -1325,7 +1325,7 @@ def test_right_click_selects_what_is_under_the_cursor(qtbot: QtBot, window: Main
         # On the empty area: nothing is selected, and the folder's menu shows.
         corner = view.viewport().rect().bottomRight() - QPoint(4, 4)
         assert not view.indexAt(corner).isValid()
-        menu = window.actions.show_context_menu(view, corner)
+        menu = window.file_actions.show_context_menu(view, corner)
         assert window.selected_items() == []
         assert next(a.text() for a in menu.actions() if not a.isSeparator()) == "New Folder"
         menu.close()
@@ -1350,7 +1350,7 @@ def test_free_up_space_before_the_first_backup_says_why_nothing_went(
     _settle(qtbot, window)
     qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=WAIT)
     _select(window, "notes.txt")
-    window.actions.free_up.trigger()
+    window.file_actions.free_up.trigger()
     qtbot.waitUntil(
         lambda: (
             window.statusBar().currentMessage()
@@ -1414,7 +1414,7 @@ def test_keys_in_the_search_field_stay_there(
     qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert field.text() == " ote"
     assert field.selectedText() == " ote"
-    assert window.actions._quick is None
+    assert window.file_actions._quick is None
     _settle(qtbot, window)
     assert vault.file_info(ids["notes.txt"]).in_trash is False
 

@@ -835,7 +835,7 @@ def test_selection_stays_after_a_change(qtbot: QtBot, vault: Vault, tmp_path: Pa
     window.set_view_mode(LIST)
     names = _names(window.model)
     _select_rows(window, names.index("budget.csv"), names.index("notes.txt"))
-    window.actions.add_favorite.trigger()  # a change: the list is listed again
+    window.file_actions.add_favorite.trigger()  # a change: the list is listed again
     qtbot.waitUntil(
         lambda: any(i.name == "notes.txt" and i.is_favorite for i in window.model.items()),
         timeout=WAIT,
@@ -877,7 +877,7 @@ def test_delete_to_trash_and_restore(qtbot: QtBot, vault: Vault, tmp_path: Path)
     assert window.windowTitle() == "Trash — Media Vault"
     shot(window, "main-window-trash")
     _select_rows(window, 0)
-    window.actions.restore.trigger()
+    window.file_actions.restore.trigger()
     qtbot.waitUntil(lambda: window.model.rowCount() == 0 and not window.model.loading, timeout=WAIT)
     assert window.view.placeholder_text == "The Trash is empty."
     assert vault.require_file("/notes.txt") == notes
