@@ -3,6 +3,7 @@ and what happens to an error nobody caught."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -200,6 +201,9 @@ def run(home: Path | None = None, argv: list[str] | None = None) -> int:
     crashes = install_crash_handler(log_file(paths))
     window = MainWindow(vault)
     window.show()
+    # What start-up made (modules, Qt wrappers) lives as long as the app: out of the
+    # collector's sight, full collections stay short and frames stay smooth.
+    gc.freeze()
     try:
         return int(app.exec())
     finally:

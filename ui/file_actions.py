@@ -90,6 +90,7 @@ class FileActions(QObject):
         self.export = action("Export…", self.export_selected)
         self.free_up = action("Free Up Space", self.free_up_selected)
         self.keep = action("Keep on This Device", self.keep_selected)
+        self.keep.setCheckable(True)
         self.delete = action("Move to Trash", self.delete_selected, QKeySequence.StandardKey.Delete)
         self.properties = action("Properties", self.show_properties, "Alt+Return")
         self.new_folder = action("New Folder", self.make_folder, QKeySequence.StandardKey.New)
@@ -186,7 +187,9 @@ class FileActions(QObject):
             menu.addAction(self.export)
             if any(f.sync == "Backed up" for f in files):
                 menu.addAction(self.free_up)
-            if any(f.sync == "Only in bucket" for f in files):
+            if any(f.kept or f.sync in ("Backed up", "Only in bucket") for f in files):
+                # Checked when every selected file is kept; choosing it then stops keeping.
+                self.keep.setChecked(all(f.kept for f in files))
                 menu.addAction(self.keep)
             menu.addSeparator()
             menu.addActions([self.copy, self.cut])
@@ -593,9 +596,23 @@ class FileActions(QObject):
             w.notify(f"{freed} Kept: {reasons}." if reasons else freed)
 
     def keep_selected(self) -> None:
+        """Keep the selected files on this device (fetching what is only in the bucket),
+        or, when the action is unchecked, let Free Up Space take them again."""
         files, _ = self._selection()
-        if files:
+        if not files:
+            return
+        if self.keep.isChecked():
             self.window.transfers.start_download(files, keep=True)
+            return
+        vault = self.window.vault
+        n = len(files)
+        self._run(
+            "stop keeping files on this device",
+            lambda: vault.keep_on_device(files, False),
+            lambda _fetched: self.window.notify(
+                f"{n} file{'s' if n != 1 else ''} may be freed up again to save space."
+            ),
+        )
 
     # -- deleting and the Trash --------------------------------------------------------------
 

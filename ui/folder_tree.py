@@ -55,6 +55,7 @@ from app.errors import NotFound, VaultError
 from app.naming import problems
 from app.rows import Changes
 from app.vault import Vault
+from ui.resources import icon as resource_icon
 from ui.tasks import TaskManager
 
 log = logging.getLogger(__name__)
@@ -326,8 +327,8 @@ class FolderTreeModel(QAbstractItemModel):
             NodeKind.FOLDER: icon(sp.SP_DirIcon),
             NodeKind.ALL_FILES: icon(sp.SP_FileDialogDetailedView),
             NodeKind.FAVORITES: QIcon.fromTheme("starred", _star_icon()),
-            NodeKind.RECENT: QIcon.fromTheme("document-open-recent", icon(sp.SP_BrowserReload)),
-            NodeKind.TAGS: QIcon.fromTheme("tag", icon(sp.SP_FileDialogContentsView)),
+            NodeKind.RECENT: resource_icon("recent", "document-open-recent"),
+            NodeKind.TAGS: resource_icon("tag", "tag"),
             NodeKind.TRASH: icon(sp.SP_TrashIcon),
         }
         self._tag_icons: dict[str, QIcon] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from functools import cached_property
 from typing import Any, Protocol
 
 from PySide6.QtCore import (
@@ -81,6 +82,9 @@ SORT_KEYS: dict[Column, SortKey] = {
 }
 
 
+COLUMN_COUNT = len(Column)
+
+
 class ItemRole(IntEnum):
     """Custom data roles of :class:`ItemModel`."""
 
@@ -89,6 +93,29 @@ class ItemRole(IntEnum):
     SIZE_BYTES = Qt.ItemDataRole.UserRole + 3  # int, 0 for folders
     THUMBNAIL = Qt.ItemDataRole.UserRole + 4  # QPixmap, or None (draw the kind icon)
     ITEM = Qt.ItemDataRole.UserRole + 5  # the Item
+
+
+# Roles and flags as plain values: comparing and combining Qt's enum members costs
+# a Python call each, and data() and flags() run for every cell of every paint.
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_EDIT = Qt.ItemDataRole.EditRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_THUMBNAIL = ItemRole.THUMBNAIL.value
+_ITEM = ItemRole.ITEM.value
+_RIGHT = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
+# What a delegate asks of each cell besides text and icon (font, colours, check state…).
+_NOT_ANSWERED = frozenset(range(4, 32)) - {_ALIGNMENT}
+_F = Qt.ItemFlag
+_FLAGS_TRASHED = _F.ItemIsEnabled | _F.ItemIsSelectable | _F.ItemIsDragEnabled
+_FLAGS_EMPTY_AREA = _F.ItemIsDropEnabled
+_FLAGS = {  # (the name column, a folder) -> flags of a live row
+    (False, False): _FLAGS_TRASHED,
+    (True, False): _FLAGS_TRASHED | _F.ItemIsEditable,
+    (False, True): _FLAGS_TRASHED | _F.ItemIsDropEnabled,
+    (True, True): _FLAGS_TRASHED | _F.ItemIsEditable | _F.ItemIsDropEnabled,
+}
 
 
 @dataclass(frozen=True)
@@ -116,10 +143,24 @@ class Item:
     trash_entry_id: int | None
     matched: tuple[str, ...] = ()
     snippet: str = ""
+    kept: bool = False
 
     @property
     def kind_text(self) -> str:
         return "Folder" if self.is_folder else self.kind.capitalize()
+
+    @cached_property
+    def texts(self) -> tuple[str, ...]:
+        """What each column shows, made once (a view asks on every paint)."""
+        return (
+            self.name,
+            self.kind_text,
+            "" if self.is_folder else human_size(self.size),
+            self.modified,
+            self.tags,
+            self.sync,
+            match_text(self),
+        )
 
     @classmethod
     def of(cls, row: BrowseRow) -> Item:
@@ -140,6 +181,7 @@ class Item:
             row.trash_entry_id,
             row.matched,
             row.snippet,
+            row.kept,
         )
 
 
@@ -377,53 +419,49 @@ class ItemModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._items)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else COLUMN_COUNT
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+    def data(self, index: _Index, role: int = _DISPLAY) -> Any:
+        # Called for every cell and role on every paint: the roles never answered
+        # leave first, then the common ones, from strings made once per row.
+        if role in _NOT_ANSWERED:
             return None
-        item = self._items[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.EditRole:
-            if column == Column.NAME:
-                return item.name
-            if column == Column.KIND:
-                return item.kind_text
-            if column == Column.SIZE:
-                return "" if item.is_folder else human_size(item.size)
-            if column == Column.MODIFIED:
-                return item.modified
-            if column == Column.TAGS:
-                return item.tags
-            if column == Column.SYNC:
-                return item.sync
-            if column == Column.MATCH:
-                return match_text(item)
-        elif role == Qt.ItemDataRole.DecorationRole and column == Column.NAME:
+        row = index.row()
+        if not 0 <= row < len(self._items):
+            return None
+        item = self._items[row]
+        if role in (_DISPLAY, _EDIT):
+            return item.texts[index.column()]
+        if role == _DECORATION:
+            if index.column() != Column.NAME:
+                return None
             return kind_icon("folder" if item.is_folder else item.kind)
-        elif role == ItemRole.THUMBNAIL:
+        if role == _ALIGNMENT:
+            return _RIGHT if index.column() == Column.SIZE else None
+        if role == _THUMBNAIL:
             if item.blob_hash and self._thumbnails is not None:
                 return self._thumbnails.pixmap(item.blob_hash, item.mime, self.thumbnail_size)
             return None
-        elif role == Qt.ItemDataRole.TextAlignmentRole and column == Column.SIZE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        elif role == Qt.ItemDataRole.ToolTipRole and column == Column.MATCH:
-            return match_text(item) or None
-        elif role == Qt.ItemDataRole.ToolTipRole and column == Column.NAME:
+        if role == _ITEM:
+            return item
+        if role == _TOOLTIP:
+            column = index.column()
+            if column == Column.MATCH:
+                return match_text(item) or None
+            if column != Column.NAME:
+                return None
             lines = [item.name] if item.is_folder else [item.name, item.mime]
             if item.where:
                 lines.append(item.where)
             if item.matched:
                 lines.append("Found in " + match_text(item))
             return "\n".join(lines)
-        elif role == ItemRole.ID:
+        if role == ItemRole.ID:
             return item.id
-        elif role == ItemRole.IS_FOLDER:
+        if role == ItemRole.IS_FOLDER:
             return item.is_folder
-        elif role == ItemRole.SIZE_BYTES:
+        if role == ItemRole.SIZE_BYTES:
             return item.size
-        elif role == ItemRole.ITEM:
-            return item
         return None
 
     def headerData(
@@ -432,23 +470,22 @@ class ItemModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
+            trash = self._source is not None and self._source.kind == "trash"
+            if section == Column.MODIFIED and trash:
+                return "Deleted"
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.TextAlignmentRole and section == Column.SIZE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        base = super().flags(index)
-        if not index.isValid():
-            return base | Qt.ItemFlag.ItemIsDropEnabled
-        item = self._items[index.row()]
-        flags = base | Qt.ItemFlag.ItemIsDragEnabled
-        if item.trash_entry_id is None:
-            if index.column() == Column.NAME:
-                flags |= Qt.ItemFlag.ItemIsEditable
-            if item.is_folder:
-                flags |= Qt.ItemFlag.ItemIsDropEnabled
-        return flags
+        row = index.row()
+        if not 0 <= row < len(self._items):
+            return _FLAGS_EMPTY_AREA
+        item = self._items[row]
+        if item.trash_entry_id is not None:
+            return _FLAGS_TRASHED
+        return _FLAGS[(index.column() == Column.NAME, item.is_folder)]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """A header click: the catalog lists again in that order (Tags and Backup are not sortable)."""

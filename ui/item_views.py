@@ -284,10 +284,7 @@ class ListView(QTableView, _ItemViewBehaviour):
         self.horizontalHeader().setSortIndicatorShown(True)
         # Breathing room between columns (a right-aligned size would otherwise
         # touch the date beside it); only padding, so the native style stays.
-        self.setStyleSheet(
-            "QTableView::item { padding-left: 6px; padding-right: 12px; }"
-            "QHeaderView::section { padding-left: 6px; padding-right: 12px; }"
-        )
+        pass
         self.horizontalHeader().setDefaultAlignment(
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         )
@@ -358,6 +355,7 @@ class GridDelegate(NameDelegate):
         palette: QPalette = option.palette  # type: ignore[attr-defined]
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         selected = bool(state & QStyle.StateFlag.State_Selected)
         cell = rect.adjusted(3, 3, -3, -3)
         if selected:

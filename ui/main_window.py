@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 from app.browse import SYNC_MISSING, SYNC_WORDS, BrowseFilters, FolderNode, Sort, Source
 from app.errors import VaultError
 from app.logs import log_file
-from app.settings import Preferences, load_preferences
+from app.settings import Preferences, load_preferences, trim_cache
 from app.vault import Vault
 from ui.file_actions import FileActions
 from ui.folder_tree import (
@@ -96,6 +96,7 @@ TYPE_FILTERS: list[tuple[str, frozenset[str]]] = [
 ]
 SEARCH_DELAY_MS = 250  # typing pauses this long before a search runs
 GRID, LIST = 0, 1
+TRIM_DELAY_MS = 20_000  # after start, the cache is brought under its limit
 PLACE_NODES = {
     "all": NodeKind.ALL_FILES,
     "favorites": NodeKind.FAVORITES,
@@ -174,6 +175,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_state()
         self.sync_status.start()
+        # Later: walking a big cache must not hold up the first listings.
+        QTimer.singleShot(TRIM_DELAY_MS, self, self.trim_cache)
 
     # -- building -----------------------------------------------------------------
 
@@ -738,6 +741,16 @@ class MainWindow(QMainWindow):
         self.preferences = preferences
         self.size_slider.setValue(preferences.thumbnail_size)
         self.thumbnails.set_cache_limit(max(32 << 20, min(preferences.cache_bytes // 4, 512 << 20)))
+        self.trim_cache()
+
+    def trim_cache(self) -> None:
+        """Bring the cache on disk back under its size limit, in the background."""
+        paths, limit = self.vault.paths, self.preferences.cache_bytes
+
+        def failed(exc: BaseException) -> None:
+            log.warning("could not trim the cache: %s", exc)
+
+        self.tasks.run(lambda: trim_cache(paths, limit), None, failed, name="trim cache")
 
     def _restore_state(self) -> None:
         s = self.settings

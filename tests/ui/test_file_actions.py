@@ -904,7 +904,8 @@ def test_free_up_space_and_keep_on_this_device_with_a_bucket(
     )
     _select(window, "notes.txt", "budget.csv")
     entries = _entries(window)
-    assert "Free Up Space" in entries and "Keep on This Device" not in entries
+    assert "Free Up Space" in entries and "Keep on This Device" in entries
+    assert not window.file_actions.keep.isChecked()
     _choose(window, "Free Up Space")
     size = (outside / "notes.txt").stat().st_size + (outside / "budget.csv").stat().st_size
     qtbot.waitUntil(
@@ -954,6 +955,22 @@ def test_free_up_space_and_keep_on_this_device_with_a_bucket(
     )
     _settle(qtbot, window)
     assert vault.file_info(ids["notes.txt"]).version.local_state == "present"
+
+    # Keep on This Device shows checked for kept files; choosing it stops keeping.
+    qtbot.waitUntil(
+        lambda: [i.kept for i in window.model.items() if i.name == "notes.txt"] == [True],
+        timeout=WAIT,
+    )
+    _select(window, "notes.txt")
+    _entries(window)
+    assert window.file_actions.keep.isChecked()
+    _choose(window, "Keep on This Device")
+
+    def kept() -> bool:
+        with vault.reading() as session:
+            return bool(session.get(File, ids["notes.txt"]).keep_on_device)
+
+    qtbot.waitUntil(lambda: not kept(), timeout=WAIT)
 
 
 # -- the other shortcuts ----------------------------------------------------------------

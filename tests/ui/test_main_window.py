@@ -976,3 +976,19 @@ def test_unknown_folder_goes_to_the_top(qtbot: QtBot, vault: Vault) -> None:
     qtbot.waitUntil(lambda: window.model.folder_id == vault.root_id, timeout=WAIT)
     _listed(qtbot, window)
     assert window.statusBar().currentMessage()
+
+
+def test_new_preferences_trim_the_cache(qtbot: QtBot, vault: Vault) -> None:
+    from dataclasses import replace
+
+    from app.settings import CACHE_MIN
+
+    window = _window(qtbot, vault)
+    folder = vault.paths.cache / "thumbnails" / "999"
+    folder.mkdir(parents=True)
+    for n in range(3):  # sparse: big to the cache's count, free on disk
+        with open(folder / f"{n}.jpg", "wb") as f:
+            f.truncate(CACHE_MIN // 2)
+        os.utime(folder / f"{n}.jpg", (1_000_000 + n, 1_000_000 + n))
+    window.apply_preferences(replace(window.preferences, cache_bytes=CACHE_MIN))
+    qtbot.waitUntil(lambda: sorted(p.name for p in folder.iterdir()) == ["1.jpg", "2.jpg"])
