@@ -11,6 +11,7 @@ memory or later through its ``ready`` signal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import cached_property
@@ -558,7 +559,7 @@ class ItemModel(QAbstractTableModel):
     def mimeTypes(self) -> list[str]:
         return [ITEMS_MIME, "text/uri-list"]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         """Dragged rows as :data:`ITEMS_MIME` (moves within the vault); the window adds
         file URLs for dragging out to the file manager."""
         rows = sorted({i.row() for i in indexes if i.isValid()})

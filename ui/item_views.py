@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QModelIndex,
     QObject,
@@ -25,6 +27,7 @@ from PySide6.QtCore import (
     QTimer,
     QUrl,
     Signal,
+    SignalInstance,
 )
 from PySide6.QtGui import (
     QColor,
@@ -83,19 +86,26 @@ class ViewDrop:
     copy: bool = False
 
 
-class _ItemViewBehaviour:
+if TYPE_CHECKING:
+    _ViewBase = QAbstractItemView
+else:
+    _ViewBase = object  # a plain mixin at run time: PySide6 takes one Qt base per class
+
+
+class _ItemViewBehaviour(_ViewBase):
     """What the grid and the list share: placeholder text, drops, drags out, rename tips.
 
-    A mixin for QAbstractItemView subclasses; call :meth:`_setup_items` from
-    ``__init__``.
+    A mixin placed before the Qt view class (``class ListView(_ItemViewBehaviour,
+    QTableView)``), so its event handlers override the view's; call
+    :meth:`_setup_items` from ``__init__``.
     """
 
     placeholder_text: str
-    drop_requested: Signal
+    drop_requested: SignalInstance
     # Local files for dragging items out to the file manager (set by the window).
     export_urls: Callable[[list[Item]], list[QUrl]] | None
 
-    def _setup_items(self: QAbstractItemView) -> None:  # type: ignore[misc]
+    def _setup_items(self) -> None:
         self.placeholder_text = ""
         self.export_urls = None
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -113,9 +123,10 @@ class _ItemViewBehaviour:
     def set_placeholder_text(self, text: str) -> None:
         """Set the text drawn when there are no rows, and repaint."""
         self.placeholder_text = text
-        self.viewport().update()  # type: ignore[attr-defined]
+        self.viewport().update()
 
-    def _paint_placeholder(self: QAbstractItemView) -> None:  # type: ignore[misc]
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
         model = self.model()
         text = getattr(self, "placeholder_text", "")
         if not text or (model is not None and model.rowCount() > 0):
@@ -126,7 +137,7 @@ class _ItemViewBehaviour:
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
         painter.end()
 
-    def show_tip(self: QAbstractItemView, index: QModelIndex, message: str) -> None:  # type: ignore[misc]
+    def show_tip(self, index: QModelIndex, message: str) -> None:
         """A message by an item (a refused name), as the tree shows its own."""
         rect = self.visualRect(index)
         QToolTip.showText(
@@ -137,14 +148,14 @@ class _ItemViewBehaviour:
             6000,
         )
 
-    def edit_again(self: QAbstractItemView, index: QModelIndex, message: str = "") -> None:  # type: ignore[misc]
+    def edit_again(self, index: QModelIndex, message: str = "") -> None:
         """Open the name editor again, once the one that committed a refused name closed,
         and show ``message`` by it (again: the editor taking the focus hides a tip)."""
         persistent = QPersistentModelIndex(index)
 
         def tip() -> None:
             if persistent.isValid() and self.state() == QAbstractItemView.State.EditingState:
-                self.show_tip(self.model().index(persistent.row(), persistent.column()), message)  # type: ignore[attr-defined]
+                self.show_tip(self.model().index(persistent.row(), persistent.column()), message)
 
         def again() -> None:
             if persistent.isValid() and self.state() != QAbstractItemView.State.EditingState:
@@ -159,11 +170,12 @@ class _ItemViewBehaviour:
 
     # -- drops ----------------------------------------------------------------
 
-    def _drop_at(self: QAbstractItemView, event: QDragMoveEvent | QDropEvent) -> ViewDrop | None:  # type: ignore[misc]
+    def _drop_at(self, event: QDragMoveEvent | QDropEvent) -> ViewDrop | None:
         """What dropping ``event`` here would do; None if it cannot land here."""
         data = event.mimeData()
         index = self.indexAt(event.position().toPoint())
-        item: Item | None = index.data(ItemRole.ITEM) if index.isValid() else None
+        found = index.data(ItemRole.ITEM) if index.isValid() else None
+        item = found if isinstance(found, Item) else None
         if item is not None and item.trash_entry_id is not None:
             return None  # nothing lands in the Trash's rows
         model = self.model()
@@ -195,8 +207,8 @@ class _ItemViewBehaviour:
             return None  # outside files need a folder to land in
         return ViewDrop(paths=paths, folder_id=into)
 
-    def _accept(self: QAbstractItemView, event: QDragMoveEvent | QDropEvent) -> ViewDrop | None:  # type: ignore[misc]
-        drop = self._drop_at(event)  # type: ignore[attr-defined]
+    def _accept(self, event: QDragMoveEvent | QDropEvent) -> ViewDrop | None:
+        drop = self._drop_at(event)
         if drop is None:
             event.ignore()
             return None
@@ -208,21 +220,25 @@ class _ItemViewBehaviour:
         event.accept()
         return drop
 
-    def _items_drag_enter(self, event: QDragEnterEvent) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         data = event.mimeData()
         if data.hasFormat(ITEMS_MIME) or data.hasUrls():
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def _items_drop(self, event: QDropEvent) -> None:
-        drop = self._accept(event)  # type: ignore[attr-defined]
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._accept(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        drop = self._accept(event)
         if drop is not None:
             self.drop_requested.emit(drop)
 
     # -- drags out ------------------------------------------------------------
 
-    def _start_items_drag(self: QAbstractItemView, actions: Qt.DropAction) -> None:  # type: ignore[misc]
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        actions = supportedActions
         indexes = [i for i in self.selectedIndexes() if i.column() == 0]
         model = self.model()
         if not indexes or not isinstance(model, ItemModel):
@@ -264,7 +280,7 @@ class NameDelegate(QStyledItemDelegate):
         return super().eventFilter(watched, event)
 
 
-class ListView(QTableView, _ItemViewBehaviour):
+class ListView(_ItemViewBehaviour, QTableView):
     """The details list: name, kind, size, modified, tags, backup; sortable by header."""
 
     drop_requested = Signal(object)
@@ -314,22 +330,6 @@ class ListView(QTableView, _ItemViewBehaviour):
         super().resizeEvent(event)
         self._fit_name()
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        self._paint_placeholder()
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        self._items_drag_enter(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        self._accept(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self._items_drop(event)
-
-    def startDrag(self, supportedActions: Qt.DropAction) -> None:
-        self._start_items_drag(supportedActions)
-
 
 GRID_MIN, GRID_MAX, GRID_DEFAULT = 64, 512, 128
 STAR_COLOR = QColor(230, 170, 20)  # Favorites' gold, as in the tree
@@ -350,9 +350,9 @@ class GridDelegate(NameDelegate):
         if item is None:
             return
         size = self._view.thumbnail_size
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        state = option.state  # type: ignore[attr-defined]
-        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        rect: QRect = option.rect
+        state = option.state
+        palette: QPalette = option.palette
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
@@ -392,7 +392,7 @@ class GridDelegate(NameDelegate):
         text_rect = QRect(
             rect.x() + 6, image.bottom() + 6, rect.width() - 12, rect.bottom() - image.bottom() - 8
         )
-        metrics = QFontMetrics(option.font)  # type: ignore[attr-defined]
+        metrics = QFontMetrics(option.font)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         painter.drawText(text_rect, flags, _two_lines(metrics, item.name, text_rect.width()))
@@ -415,7 +415,7 @@ def _two_lines(metrics: QFontMetrics, text: str, width: int) -> str:
     return text[:cut] + "\n" + rest
 
 
-class GridView(QListView, _ItemViewBehaviour):
+class GridView(_ItemViewBehaviour, QListView):
     """Thumbnails in a grid, their size set by the window's slider."""
 
     drop_requested = Signal(object)
@@ -453,23 +453,7 @@ class GridView(QListView, _ItemViewBehaviour):
         self.setIconSize(QSize(self.thumbnail_size, self.thumbnail_size))
         self.doItemsLayout()
 
-    def setModel(self, model: object) -> None:  # type: ignore[override]
-        super().setModel(model)  # type: ignore[arg-type]
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
         if isinstance(model, ItemModel):
             model.thumbnail_size = self.thumbnail_size
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        self._paint_placeholder()
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        self._items_drag_enter(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        self._accept(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self._items_drop(event)
-
-    def startDrag(self, supportedActions: Qt.DropAction) -> None:
-        self._start_items_drag(supportedActions)

@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         )
         self.preferences: Preferences = load_preferences(vault.paths)
         self.history = History()
+        self._dock_sized = False  # the Transfers dock got its first height
         self.user_sort = Sort()  # the order chosen by the header, kept across places
         self._last_folder = vault.root_id  # restored at the next start
         self._reselect: list[tuple[int, bool]] = []  # (id, is folder) to select after a refresh
