@@ -5,8 +5,8 @@ selection, thumbnails, header sorting, filters, debounced search, inline
 rename, the Trash, state restore and a folder deleted while shown. Drops are in
 ``test_window_drops.py``, the event loop's worst stall in ``test_window_stall.py``.
 
-``MEDIAVAULT_SCREENSHOTS=1`` refreshes the README's ``docs/screenshots/main-window*.png``;
-``MEDIAVAULT_SCREENSHOTS_DIR=/some/dir`` saves every screenshot taken here there.
+``MEDIAVAULT_SCREENSHOTS_DIR=/some/dir`` saves every screenshot taken here there (the
+README's pictures come from ``python -m tests.screenshots``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from ui.main_window import (
 )
 from ui.tasks import TaskManager
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 WAIT = 15_000
 
@@ -57,21 +56,14 @@ def vault(vault_home: Path) -> Iterator[Vault]:
     opened.close()
 
 
-def shot(widget: QWidget, name: str, *, docs: bool = False) -> None:
-    """Save a screenshot for a person to look at.
-
-    ``docs`` ones go to ``docs/screenshots/`` when ``MEDIAVAULT_SCREENSHOTS`` is
-    set (the README shows them); every one goes to ``MEDIAVAULT_SCREENSHOTS_DIR``
-    when that is set.
-    """
-    folders = []
-    if docs and os.environ.get("MEDIAVAULT_SCREENSHOTS"):
-        folders.append(SCREENSHOTS)
-    if os.environ.get("MEDIAVAULT_SCREENSHOTS_DIR"):
-        folders.append(Path(os.environ["MEDIAVAULT_SCREENSHOTS_DIR"]))
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-        assert widget.grab().save(str(folder / f"{name}.png"))
+def shot(widget: QWidget, name: str) -> None:
+    """Render ``widget``; save it in ``$MEDIAVAULT_SCREENSHOTS_DIR`` for a person to look at."""
+    image = widget.grab()
+    assert not image.isNull()
+    folder = os.environ.get("MEDIAVAULT_SCREENSHOTS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        assert image.save(str(Path(folder) / f"{name}.png"))
 
 
 def _fill(vault: Vault, tmp_path: Path) -> None:
@@ -180,7 +172,7 @@ def test_empty_vault_shows_placeholder(qtbot: QtBot, vault: Vault) -> None:
     assert window.grid.placeholder_text == EMPTY_VAULT_TEXT
     assert window._count_label.text() == "0 items"
     window.resize(900, 420)
-    shot(window, "main-window-empty", docs=True)
+    shot(window, "main-window-empty")
 
 
 def _loaded_model(qtbot: QtBot, vault: Vault, tasks: TaskManager) -> ItemModel:
@@ -286,7 +278,7 @@ def test_synced_window(qtbot: QtBot, vault: Vault, tmp_path: Path, spec: RemoteS
     qtbot.waitUntil(lambda: window.sync_status.label.text() == "Up to date", timeout=30_000)
     # The finished sync refreshes the Backup column of the rows shown.
     qtbot.waitUntil(lambda: window.model.index(7, Column.SYNC).data() == "Backed up", timeout=WAIT)
-    shot(window, "main-window", docs=True)
+    shot(window, "main-window")
 
 
 # -- tree, breadcrumb, history -------------------------------------------------------------
