@@ -94,7 +94,9 @@ def child(home: Path, suffix: str) -> None:
     window.set_view_mode(GRID)
     window.open_folder(photos)
     settle(4000)
-    window.select_item(window.model.item(1).id, False)
+    flower = next((i for i in window.model.items() if i.name == "flower.jpg"), None)
+    if flower is not None:
+        window.select_item(flower.id, False)
     save("grid")
 
     window.set_view_mode(LIST)

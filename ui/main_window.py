@@ -340,6 +340,8 @@ class MainWindow(QMainWindow):
         self.model.loaded.connect(self._on_loaded)
         self.model.failed.connect(self._on_failed)
         self.model.modelReset.connect(self._update_status)
+        # A reset clears the selection without selectionChanged: say so in the status bar.
+        self.model.modelReset.connect(lambda: self._update_selection_label([]))
         self.model.sort_changed.connect(self._show_sort)
         self.model.rename_failed.connect(self._on_rename_failed)
         self.model.renamed.connect(self._on_renamed)

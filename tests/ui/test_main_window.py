@@ -984,3 +984,17 @@ def test_new_preferences_trim_the_cache(qtbot: QtBot, vault: Vault) -> None:
         os.utime(folder / f"{n}.jpg", (1_000_000 + n, 1_000_000 + n))
     window.apply_preferences(replace(window.preferences, cache_bytes=CACHE_MIN))
     qtbot.waitUntil(lambda: sorted(p.name for p in folder.iterdir()) == ["1.jpg", "2.jpg"])
+
+
+def test_the_selection_size_goes_when_another_place_opens(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    _fill(vault, tmp_path)
+    window = _window(qtbot, vault)
+    row = next(r for r in range(window.model.rowCount()) if not window.model.item(r).is_folder)
+    item = window.model.item(row)
+    assert window.select_item(item.id, False)
+    assert window._selection_label.text().startswith("1 selected")
+    window.open_source(Source.trash())
+    qtbot.waitUntil(lambda: not window.model.loading)
+    assert window._selection_label.text() == ""
