@@ -75,7 +75,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_VAULT_TEXT = (
     "This vault is empty.\n\nDrop files and folders here from your file manager, "
-    "or use Import files here… in the right-click menu."
+    "or right-click and choose Import Files Here…."
 )
 EMPTY_FOLDER_TEXT = "This folder is empty.\n\nDrop files here to import them."
 EMPTY_TEXT = {
