@@ -664,51 +664,48 @@ class FileActions(QObject):
         if not entries:
             return
         n = len(entries)
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        vault = self.window.vault
+        self._confirm(
             "Delete Forever",
             f"Delete {n} item{'s' if n != 1 else ''} forever?",
-            QMessageBox.StandardButton.Cancel,
-            self.window,
+            lambda: self._run(
+                "delete forever",
+                lambda: _each(entries, vault.purge),
+                lambda problems: self._summary("Deleted", n, problems, " forever"),
+            ),
         )
-        box.setInformativeText("This cannot be undone.")
-        delete = box.addButton("Delete Forever", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        vault = self.window.vault
-
-        def answered() -> None:
-            if box.clickedButton() is delete:
-                self._run(
-                    "delete forever",
-                    lambda: _each(entries, vault.purge),
-                    lambda problems: self._summary("Deleted", n, problems, " forever"),
-                )
-            box.deleteLater()
-
-        box.finished.connect(lambda _r: answered())
-        box.open()
-        self.last_box = box
 
     def empty_the_trash(self) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        vault = self.window.vault
+        self._confirm(
             "Empty Trash",
             "Delete everything in the Trash forever?",
+            lambda: self._run(
+                "empty the Trash",
+                vault.empty_trash,
+                lambda _changes: self.window.notify("The Trash is empty."),
+            ),
+        )
+
+    def _confirm(self, title: str, question: str, go: Callable[[], None]) -> None:
+        """Ask before something that cannot be undone (without blocking); ``go`` if yes.
+
+        The box is :attr:`last_box` until it closes; Cancel is the default button.
+        """
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            title,
+            question,
             QMessageBox.StandardButton.Cancel,
             self.window,
         )
         box.setInformativeText("This cannot be undone.")
-        empty = box.addButton("Empty Trash", QMessageBox.ButtonRole.DestructiveRole)
+        yes = box.addButton(title, QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        vault = self.window.vault
 
         def answered() -> None:
-            if box.clickedButton() is empty:
-                self._run(
-                    "empty the Trash",
-                    vault.empty_trash,
-                    lambda _changes: self.window.notify("The Trash is empty."),
-                )
+            if box.clickedButton() is yes:
+                go()
             box.deleteLater()
 
         box.finished.connect(lambda _r: answered())

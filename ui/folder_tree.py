@@ -802,6 +802,21 @@ class FolderTreeModel(QAbstractItemModel):
 # -- the view ------------------------------------------------------------------
 
 
+TIP_MS = 6000  # how long a refused name's message stays by its row
+
+
+def show_tip_by(view: QAbstractItemView, index: QModelIndex, message: str) -> None:
+    """A message by an item of a view (a refused name), just under its row."""
+    rect = view.visualRect(index)
+    QToolTip.showText(
+        view.viewport().mapToGlobal(rect.bottomLeft() + QPoint(0, 2)),
+        message,
+        view.viewport(),
+        rect,
+        TIP_MS,
+    )
+
+
 class FolderTree(QTreeView):
     """The folder tree widget: select a place, rename inline, make folders, drop onto it.
 
@@ -868,14 +883,7 @@ class FolderTree(QTreeView):
         self.last_error = message
         if not index.isValid():
             return
-        rect = self.visualRect(index)
-        QToolTip.showText(
-            self.viewport().mapToGlobal(rect.bottomLeft() + QPoint(0, 2)),
-            message,
-            self.viewport(),
-            rect,
-            6000,
-        )
+        show_tip_by(self, index, message)
         persistent = QPersistentModelIndex(index)
         # Later: the editor that committed the bad name is still closing now.
         QTimer.singleShot(0, self, lambda: self._edit_again(persistent))

@@ -51,11 +51,10 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
-    QToolTip,
     QWidget,
 )
 
-from ui.folder_tree import ITEMS_MIME, decode_items, local_paths
+from ui.folder_tree import ITEMS_MIME, decode_items, local_paths, show_tip_by
 from ui.item_model import Column, Item, ItemModel, ItemRole
 from ui.resources import kind_icon
 
@@ -139,14 +138,7 @@ class _ItemViewBehaviour(_ViewBase):
 
     def show_tip(self, index: QModelIndex, message: str) -> None:
         """A message by an item (a refused name), as the tree shows its own."""
-        rect = self.visualRect(index)
-        QToolTip.showText(
-            self.viewport().mapToGlobal(rect.bottomLeft() + QPoint(0, 2)),
-            message,
-            self.viewport(),
-            rect,
-            6000,
-        )
+        show_tip_by(self, index, message)
 
     def edit_again(self, index: QModelIndex, message: str = "") -> None:
         """Open the name editor again, once the one that committed a refused name closed,
