@@ -30,6 +30,7 @@ from app.browse import Sort, Source
 from app.remote import RemoteConfig, save_remote
 from app.vault import Vault
 from storage.s3_client import RemoteSpec
+from tests.helpers.windows import listed, names, open_window
 from ui import item_model as item_model_module
 from ui.folder_tree import NodeKind, TreeRole
 from ui.formatting import human_size
@@ -84,27 +85,6 @@ def _import(vault: Vault, folder_id: int, *paths: Path) -> list[int]:
     return list(report.file_ids)
 
 
-def _window(qtbot: QtBot, vault: Vault) -> MainWindow:
-    window = MainWindow(vault)
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
-    _listed(qtbot, window)
-    return window
-
-
-def _listed(qtbot: QtBot, window: MainWindow) -> None:
-    """Wait until the current place's first page is in (and the view asked for no more)."""
-    qtbot.waitUntil(
-        lambda: window.model.source is not None and not window.model.loading, timeout=WAIT
-    )
-
-
-def _names(model: ItemModel) -> list[str]:
-    return [model.item(row).name for row in range(model.rowCount())]
-
-
 def _tree_index(qtbot: QtBot, window: MainWindow, kind: NodeKind) -> QModelIndex:
     qtbot.waitUntil(lambda: window.tree_model.place_index(kind).isValid(), timeout=WAIT)
     return window.tree_model.place_index(kind)
@@ -118,7 +98,7 @@ def _click_tree(qtbot: QtBot, window: MainWindow, index: QModelIndex) -> None:
     assert rect.isValid(), index.data()
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert tree.currentIndex() == index
-    _listed(qtbot, window)
+    listed(qtbot, window)
 
 
 def _select_rows(window: MainWindow, *rows: int) -> None:
@@ -141,10 +121,10 @@ def _selected_rows(view: QAbstractItemView) -> list[int]:
 
 def test_lists_root_with_folders_first(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
 
     assert window.windowTitle() == "Vault — Media Vault"
-    assert _names(window.model) == [
+    assert names(window.model) == [
         "Documents",
         "Music",
         "Photos",
@@ -166,7 +146,7 @@ def test_lists_root_with_folders_first(qtbot: QtBot, vault: Vault, tmp_path: Pat
 
 
 def test_empty_vault_shows_placeholder(qtbot: QtBot, vault: Vault) -> None:
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     assert window.model.rowCount() == 0
     assert window.view.placeholder_text == EMPTY_VAULT_TEXT
     assert window.grid.placeholder_text == EMPTY_VAULT_TEXT
@@ -216,13 +196,13 @@ def test_pages_with_fetch_more(
         pages += 1
     assert pages == 3
     expected = ["Inbox"] + [f"file-{n:02}.txt" for n in range(10)]
-    assert _names(model) == expected
+    assert names(model) == expected
 
     # In a window, the view asks for more pages itself while it has room.
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     qtbot.waitUntil(lambda: window.model.rowCount() == 11, timeout=WAIT)
     qtbot.waitUntil(lambda: window._count_label.text() == "11 items", timeout=WAIT)
-    assert _names(window.model) == expected
+    assert names(window.model) == expected
 
 
 def test_model_is_consistent(
@@ -269,7 +249,7 @@ def test_synced_window(qtbot: QtBot, vault: Vault, tmp_path: Path, spec: RemoteS
     _import(vault, vault.root_id, *sorted(source.iterdir()))
     save_remote(vault.paths, RemoteConfig(spec, "chain"))
 
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.resize(1280, 460)
     window.splitter.setSizes([200, 800, 280])
     window.set_view_mode(LIST)
@@ -309,21 +289,21 @@ def test_tree_places_fill_the_list(qtbot: QtBot, vault: Vault, tmp_path: Path) -
     _add_tag(vault, "Holiday", [beach])
     vault.set_favorite([vault.require_file("/notes.txt")], True)
     vault.delete_path("/readme.md")
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     model = window.model
 
     _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.ALL_FILES))
-    assert _names(model) == ["beach.jpg", "budget.csv", "notes.txt"]
+    assert names(model) == ["beach.jpg", "budget.csv", "notes.txt"]
     assert model.item(0).where == "/Photos"
     assert window.breadcrumb.trail == []
     assert window.windowTitle() == "All files — Media Vault"
 
     _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.FAVORITES))
-    assert _names(model) == ["notes.txt"]
+    assert names(model) == ["notes.txt"]
     _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.TRASH))
-    assert _names(model) == ["readme.md"]
+    assert names(model) == ["readme.md"]
     _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.RECENT))
-    assert set(_names(model)) == {"beach.jpg", "budget.csv", "notes.txt"}
+    assert set(names(model)) == {"beach.jpg", "budget.csv", "notes.txt"}
     assert model.index(0, Column.SYNC).data() == "Not backed up"
 
     tags = _tree_index(qtbot, window, NodeKind.TAGS)
@@ -331,23 +311,23 @@ def test_tree_places_fill_the_list(qtbot: QtBot, vault: Vault, tmp_path: Path) -
     qtbot.waitUntil(lambda: window.tree_model.rowCount(tags) == 1, timeout=WAIT)
     _click_tree(qtbot, window, window.tree_model.index(0, 0, tags))
     assert model.source == Source.tag(window.tree_model.index(0, 0, tags).data(TreeRole.TAG_ID))
-    assert _names(model) == ["beach.jpg"]
+    assert names(model) == ["beach.jpg"]
     assert window.windowTitle() == "Tag: Holiday — Media Vault"
 
     vault_node = _tree_index(qtbot, window, NodeKind.VAULT)
     qtbot.waitUntil(lambda: window.tree_model.folder_index(photos).isValid(), timeout=WAIT)
     _click_tree(qtbot, window, window.tree_model.folder_index(photos))
     assert model.folder_id == photos
-    assert _names(model) == ["beach.jpg"]
+    assert names(model) == ["beach.jpg"]
     qtbot.waitUntil(lambda: [b.text() for b in window.breadcrumb.buttons()] == ["Vault", "Photos"])
     assert window.windowTitle() == "Photos — Media Vault"
 
     _click_tree(qtbot, window, vault_node)
-    assert _names(model) == ["Documents", "Music", "Photos", "budget.csv", "notes.txt"]
+    assert names(model) == ["Documents", "Music", "Photos", "budget.csv", "notes.txt"]
 
 
-def _wait_trail(qtbot: QtBot, window: MainWindow, names: list[str]) -> None:
-    qtbot.waitUntil(lambda: [b.text() for b in window.breadcrumb.buttons()] == names, timeout=WAIT)
+def _wait_trail(qtbot: QtBot, window: MainWindow, trail: list[str]) -> None:
+    qtbot.waitUntil(lambda: [b.text() for b in window.breadcrumb.buttons()] == trail, timeout=WAIT)
 
 
 def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
@@ -355,7 +335,7 @@ def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> N
     photos = vault.resolve_folder("/Photos")
     year = vault.resolve_folder("/Photos/2024")
     summer = vault.resolve_folder("/Photos/2024/Summer")
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     assert not window.back_action.isEnabled()
     assert not window.forward_action.isEnabled()
     assert not window.up_action.isEnabled()
@@ -363,11 +343,11 @@ def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> N
     # Double-clicks go down, like a file manager.
     window.set_view_mode(LIST)
     for name, folder in (("Photos", photos), ("2024", year), ("Summer", summer)):
-        row = _names(window.model).index(name)
+        row = names(window.model).index(name)
         rect = window.view.visualRect(window.model.index(row, 0))
         qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         qtbot.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-        _listed(qtbot, window)
+        listed(qtbot, window)
         assert window.model.folder_id == folder
     _wait_trail(qtbot, window, ["Vault", "Photos", "2024", "Summer"])
     assert window.back_action.isEnabled() and window.up_action.isEnabled()
@@ -378,7 +358,7 @@ def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> N
     # A crumb goes there (and counts as a visit); the tree follows.
     photos_crumb = window.breadcrumb.buttons()[1]
     qtbot.mouseClick(photos_crumb, Qt.MouseButton.LeftButton)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == photos
     _wait_trail(qtbot, window, ["Vault", "Photos"])
     qtbot.waitUntil(lambda: window.tree.currentIndex().data(TreeRole.FOLDER_ID) == photos)
@@ -386,33 +366,33 @@ def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> N
 
     # The toolbar's buttons.
     window.back_action.trigger()
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == summer
     assert window.forward_action.isEnabled()
     window.forward_action.trigger()
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == photos
     assert not window.forward_action.isEnabled()
 
     # The keys: Alt+Left, Alt+Right, Alt+Up.
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == summer
     _wait_trail(qtbot, window, ["Vault", "Photos", "2024", "Summer"])
     qtbot.keyClick(window.view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == year
     _wait_trail(qtbot, window, ["Vault", "Photos", "2024"])
     qtbot.keyClick(window.view, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == summer
     qtbot.keyClick(window.view, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == year
     # Up from the top does nothing.
     window.open_folder(vault.root_id)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     _wait_trail(qtbot, window, ["Vault"])
     assert not window.up_action.isEnabled()
     qtbot.keyClick(window.view, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
@@ -424,7 +404,7 @@ def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> N
 
 def test_view_switching_keeps_one_selection(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(LIST)
     assert window.current_view() is window.view
     assert window.grid.selectionModel() is window.view.selectionModel()
@@ -483,10 +463,10 @@ def test_grid_thumbnails_and_size_slider(qtbot: QtBot, vault: Vault, tmp_path: P
         CORPUS / "images" / "flower.jpg",
         CORPUS / "text" / "chardet-utf-8-sig-ude_4.txt",
     )
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(GRID)
     model, grid = window.model, window.grid
-    assert _names(model) == ["chardet-utf-8-sig-ude_4.txt", "flower.jpg"]
+    assert names(model) == ["chardet-utf-8-sig-ude_4.txt", "flower.jpg"]
     photo, text_file = model.index(1, 0), model.index(0, 0)
     # The provider answers later for the photo; its ready signal repaints the cell.
     qtbot.waitUntil(lambda: isinstance(photo.data(ItemRole.THUMBNAIL), QPixmap), timeout=30_000)
@@ -523,7 +503,7 @@ def test_grid_thumbnails_and_size_slider(qtbot: QtBot, vault: Vault, tmp_path: P
 
 def test_list_columns_fit_the_window(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(LIST)
     view, header = window.view, window.view.horizontalHeader()
     metrics = view.fontMetrics()
@@ -582,17 +562,17 @@ def _click_header(qtbot: QtBot, window: MainWindow, column: Column) -> None:
     qtbot.mouseClick(
         header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2)
     )
-    _listed(qtbot, window)
+    listed(qtbot, window)
 
 
 def test_header_sorts_through_the_catalog(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     a, b = _sortable(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(LIST)
     window.open_folder(a)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     header = window.view.horizontalHeader()
-    kinds = {name: window.model.item(r).kind for r, name in enumerate(_names(window.model))}
+    kinds = {name: window.model.item(r).kind for r, name in enumerate(names(window.model))}
     expected = dict(SORTED)
     expected[Column.KIND] = sorted(SORTED[Column.NAME], key=lambda n: (kinds[n], n.casefold()))
     assert kinds == {
@@ -608,30 +588,30 @@ def test_header_sorts_through_the_catalog(qtbot: QtBot, vault: Vault, tmp_path: 
             _click_header(qtbot, window, column)
         assert header.sortIndicatorSection() == column
         assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
-        assert _names(window.model) == ascending, column
+        assert names(window.model) == ascending, column
         _click_header(qtbot, window, column)
         assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
-        assert _names(window.model) == ascending[::-1], column
+        assert names(window.model) == ascending[::-1], column
 
     # The order stays when another folder opens (by the tree or the history).
     _click_header(qtbot, window, Column.SIZE)
     _click_header(qtbot, window, Column.SIZE)
     assert window.model.sort_order == Sort("size", descending=True)
     window.open_folder(b)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.sort_order == Sort("size", descending=True)
-    assert _names(window.model) == SORTED[Column.SIZE][::-1]
+    assert names(window.model) == SORTED[Column.SIZE][::-1]
     assert header.sortIndicatorSection() == Column.SIZE
     window.go_back()
-    _listed(qtbot, window)
-    assert _names(window.model) == SORTED[Column.SIZE][::-1]
+    listed(qtbot, window)
+    assert names(window.model) == SORTED[Column.SIZE][::-1]
 
     # Tags and Backup are not sortable: the order and the indicator stay.
     for column in (Column.TAGS, Column.SYNC):
         _click_header(qtbot, window, column)
         assert window.model.sort_order == Sort("size", descending=True)
         assert header.sortIndicatorSection() == Column.SIZE
-        assert _names(window.model) == SORTED[Column.SIZE][::-1]
+        assert names(window.model) == SORTED[Column.SIZE][::-1]
     shot(window, "main-window-list-sorted")
 
 
@@ -640,15 +620,15 @@ def test_header_sorts_through_the_catalog(qtbot: QtBot, vault: Vault, tmp_path: 
 
 def test_type_and_favorites_filters(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     a, _b = _sortable(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.open_folder(a)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     labels = [label for label, _kinds in TYPE_FILTERS]
 
     def choose(label: str) -> list[str]:
         window.type_filter.setCurrentIndex(labels.index(label))
-        _listed(qtbot, window)
-        return _names(window.model)
+        listed(qtbot, window)
+        return names(window.model)
 
     assert choose("Images") == ["charlie.jpg"]
     assert choose("Documents") == ["Alpha.pdf", "delta.txt"]
@@ -661,15 +641,15 @@ def test_type_and_favorites_filters(qtbot: QtBot, vault: Vault, tmp_path: Path) 
     vault.set_favorite([vault.require_file("/A/delta.txt")], True)
     qtbot.mouseClick(window.favorites_filter, Qt.MouseButton.LeftButton)
     assert window.favorites_filter.isChecked()
-    _listed(qtbot, window)
-    assert _names(window.model) == ["delta.txt"]
+    listed(qtbot, window)
+    assert names(window.model) == ["delta.txt"]
     assert choose("Images") == []
     assert window.view.placeholder_text == "No files match the filters."
     shot(window, "main-window-filtered-empty")
     # Filters stay when another folder opens; subfolders are always shown.
     window.open_folder(vault.root_id)
-    _listed(qtbot, window)
-    assert _names(window.model) == ["A", "B"]
+    listed(qtbot, window)
+    assert names(window.model) == ["A", "B"]
     qtbot.mouseClick(window.favorites_filter, Qt.MouseButton.LeftButton)
     assert choose("All types") == ["A", "B"]
 
@@ -694,10 +674,10 @@ def test_search_is_debounced_and_escape_returns(
         return browse_page(source, *args, **kwargs)
 
     monkeypatch.setattr(vault, "browse_page", counting)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(LIST)
     window.open_folder(photos)
-    _listed(qtbot, window)
+    listed(qtbot, window)
 
     # Ctrl+F from the list focuses the field.
     window.view.setFocus()
@@ -713,7 +693,7 @@ def test_search_is_debounced_and_escape_returns(
     )
     assert not window._search_timer.isActive()
     assert searches == ["quarterly"]
-    assert sorted(_names(window.model)) == ["budget.csv", "notes.txt"]
+    assert sorted(names(window.model)) == ["budget.csv", "notes.txt"]
     assert not window.view.isColumnHidden(Column.MATCH)
     assert window.model.headerData(Column.MATCH, Qt.Orientation.Horizontal) == "Found in"
     found = {
@@ -743,14 +723,14 @@ def test_search_is_debounced_and_escape_returns(
     # Escape clears it and returns to where the user was; Back does not revisit searches.
     qtbot.keyClick(window.search_field, Qt.Key.Key_Escape)
     assert window.search_field.text() == ""
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.source == Source.folder(photos)
     assert window.view.isColumnHidden(Column.MATCH)
     _wait_trail(qtbot, window, ["Vault", "Photos"])
     assert window.tree.currentIndex().data(TreeRole.FOLDER_ID) == photos
     assert searches == ["quarterly", "zebrafish"]
     window.go_back()
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.source == Source.folder(vault.root_id)
 
 
@@ -767,10 +747,10 @@ def test_inline_rename_checks_the_naming_rules(
     qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
 ) -> None:
     _fill(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(mode)
     view = window.current_view()
-    row = _names(window.model).index("notes.txt")
+    row = names(window.model).index("notes.txt")
     _select_rows(window, row)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_F2)
@@ -790,7 +770,7 @@ def test_inline_rename_checks_the_naming_rules(
         # The editor opens again on the same row, and the message shows by it.
         qtbot.waitUntil(lambda: view.state() == QAbstractItemView.State.EditingState)
         assert view.currentIndex().row() == row
-        assert _names(window.model)[row] == "notes.txt"
+        assert names(window.model)[row] == "notes.txt"
         qtbot.waitUntil(QToolTip.isVisible)
         assert QToolTip.text() == message
     assert vault.require_file("/notes.txt")
@@ -823,27 +803,27 @@ def test_inline_rename_checks_the_naming_rules(
 
 def test_selection_stays_after_a_change(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(LIST)
-    names = _names(window.model)
-    _select_rows(window, names.index("budget.csv"), names.index("notes.txt"))
+    shown = names(window.model)
+    _select_rows(window, shown.index("budget.csv"), shown.index("notes.txt"))
     window.file_actions.add_favorite.trigger()  # a change: the list is listed again
     qtbot.waitUntil(
         lambda: any(i.name == "notes.txt" and i.is_favorite for i in window.model.items()),
         timeout=WAIT,
     )
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert [i.name for i in window.selected_items()] == ["budget.csv", "notes.txt"]
     assert window._selection_label.text().startswith("2 selected")
     # A finished import refreshes too, keeping it.
     (tmp_path / "more.txt").write_text("more\n", encoding="utf-8")
     window.transfers.start_import([tmp_path / "more.txt"], vault.root_id)
-    qtbot.waitUntil(lambda: "more.txt" in _names(window.model), timeout=WAIT)
-    _listed(qtbot, window)
+    qtbot.waitUntil(lambda: "more.txt" in names(window.model), timeout=WAIT)
+    listed(qtbot, window)
     assert [i.name for i in window.selected_items()] == ["budget.csv", "notes.txt"]
     # Another place starts with nothing selected.
     window.open_folder(vault.resolve_folder("/Music"))
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.selected_items() == []
 
 
@@ -853,17 +833,17 @@ def test_selection_stays_after_a_change(qtbot: QtBot, vault: Vault, tmp_path: Pa
 def test_delete_to_trash_and_restore(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
     notes = vault.require_file("/notes.txt")
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.set_view_mode(LIST)
-    _select_rows(window, _names(window.model).index("notes.txt"))
+    _select_rows(window, names(window.model).index("notes.txt"))
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: "notes.txt" not in _names(window.model), timeout=WAIT)
-    _listed(qtbot, window)
+    qtbot.waitUntil(lambda: "notes.txt" not in names(window.model), timeout=WAIT)
+    listed(qtbot, window)
     assert "Trash" in window.statusBar().currentMessage()
 
     _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.TRASH))
-    assert _names(window.model) == ["notes.txt"]
+    assert names(window.model) == ["notes.txt"]
     item = window.model.item(0)
     assert item.trash_entry_id is not None and item.where == "/"
     assert window.windowTitle() == "Trash — Media Vault"
@@ -875,7 +855,7 @@ def test_delete_to_trash_and_restore(qtbot: QtBot, vault: Vault, tmp_path: Path)
     assert vault.require_file("/notes.txt") == notes
 
     _click_tree(qtbot, window, _tree_index(qtbot, window, NodeKind.VAULT))
-    assert "notes.txt" in _names(window.model)
+    assert "notes.txt" in names(window.model)
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -883,25 +863,25 @@ def test_delete_to_trash_and_restore(qtbot: QtBot, vault: Vault, tmp_path: Path)
 
 def test_state_is_restored(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     a, _b = _sortable(vault, tmp_path)
-    first = _window(qtbot, vault)
+    first = open_window(qtbot, vault, active=True)
     first.resize(760, 560)  # the offscreen screen is 800 pixels wide
     first.splitter.setSizes([180, 500, 330])
     sizes = first.splitter.sizes()
     first.set_view_mode(LIST)
     first.size_slider.setValue(200)
     first.open_folder(a)
-    _listed(qtbot, first)
+    listed(qtbot, first)
     _click_header(qtbot, first, Column.SIZE)
     if first.model.sort_order != Sort("size", descending=True):
         _click_header(qtbot, first, Column.SIZE)
     assert first.model.sort_order == Sort("size", descending=True)
     # A look at the Trash before closing: the last folder is what comes back.
     first.open_source(Source.trash())
-    _listed(qtbot, first)
+    listed(qtbot, first)
     assert first.close()
     assert (vault.paths.config / "window.ini").is_file()
 
-    second = _window(qtbot, vault)
+    second = open_window(qtbot, vault, active=True)
     assert second.size().width() == 760 and second.size().height() == 560
     assert second.splitter.sizes() == sizes
     assert second.stack.currentIndex() == LIST
@@ -910,7 +890,7 @@ def test_state_is_restored(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     assert second.grid.thumbnail_size == 200
     assert second.model.folder_id == a
     assert second.model.sort_order == Sort("size", descending=True)
-    assert _names(second.model) == SORTED[Column.SIZE][::-1]
+    assert names(second.model) == SORTED[Column.SIZE][::-1]
     header = second.view.horizontalHeader()
     assert header.sortIndicatorSection() == Column.SIZE
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
@@ -920,14 +900,14 @@ def test_state_is_restored(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
 
 def test_state_survives_a_deleted_last_folder(qtbot: QtBot, vault: Vault) -> None:
     gone = vault.makedirs("/Gone")
-    first = _window(qtbot, vault)
+    first = open_window(qtbot, vault, active=True)
     first.open_folder(gone)
-    _listed(qtbot, first)
+    listed(qtbot, first)
     assert first.close()
     vault.delete_folder(gone)
-    second = _window(qtbot, vault)
+    second = open_window(qtbot, vault, active=True)
     qtbot.waitUntil(lambda: second.model.folder_id == vault.root_id, timeout=WAIT)
-    _listed(qtbot, second)
+    listed(qtbot, second)
     assert not [w for w in second.findChildren(QMessageBox) if w.isVisible()]
 
 
@@ -936,37 +916,37 @@ def test_folder_deleted_while_shown(
 ) -> None:
     _fill(vault, tmp_path)
     photos = vault.resolve_folder("/Photos")
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.open_folder(vault.resolve_folder("/Music"))
-    _listed(qtbot, window)
+    listed(qtbot, window)
     window.open_folder(photos)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     _wait_trail(qtbot, window, ["Vault", "Photos"])
 
     vault.delete_folder(photos)  # elsewhere: another window, the CLI
     window.refresh()
     # To the top, with a message; not to the folder next to it in the tree.
     qtbot.waitUntil(lambda: window.model.folder_id == vault.root_id, timeout=WAIT)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.statusBar().currentMessage()
     assert "Traceback" not in window.statusBar().currentMessage()
     assert not [w.text() for w in window.findChildren(QMessageBox) if w.isVisible()]
-    assert "Photos" not in _names(window.model)
+    assert "Photos" not in names(window.model)
     _wait_trail(qtbot, window, ["Vault"])
     assert not [r for r in caplog.records if r.exc_info]
     vault_node = window.tree_model.place_index(NodeKind.VAULT)
     qtbot.waitUntil(lambda: window.tree.currentIndex() == vault_node, timeout=WAIT)
     # Back skips the folder that is gone.
     window.go_back()
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.model.folder_id == vault.resolve_folder("/Music")
 
 
 def test_unknown_folder_goes_to_the_top(qtbot: QtBot, vault: Vault) -> None:
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     window.open_folder(987_654)  # no such folder: the vault raises NotFound
     qtbot.waitUntil(lambda: window.model.folder_id == vault.root_id, timeout=WAIT)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     assert window.statusBar().currentMessage()
 
 
@@ -975,7 +955,7 @@ def test_new_preferences_trim_the_cache(qtbot: QtBot, vault: Vault) -> None:
 
     from app.settings import CACHE_MIN
 
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     folder = vault.paths.cache / "thumbnails" / "999"
     folder.mkdir(parents=True)
     for n in range(3):  # sparse: big to the cache's count, free on disk
@@ -990,7 +970,7 @@ def test_the_selection_size_goes_when_another_place_opens(
     qtbot: QtBot, vault: Vault, tmp_path: Path
 ) -> None:
     _fill(vault, tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault, active=True)
     row = next(r for r in range(window.model.rowCount()) if not window.model.item(r).is_folder)
     item = window.model.item(row)
     assert window.select_item(item.id, False)

@@ -25,8 +25,8 @@ from app.browse import Source
 from app.errors import NotFound
 from app.importer import ImportProgress
 from app.vault import Vault
+from tests.helpers.windows import listed, names, open_window
 from ui.folder_tree import NodeKind, items_mime_data
-from ui.item_model import ItemModel
 from ui.main_window import GRID, LIST, MainWindow
 from ui.transfers import Transfer, TransferRole, TransferState
 
@@ -52,27 +52,9 @@ def shot(window: MainWindow, name: str) -> None:
         assert window.grab().save(str(Path(folder) / f"{name}.png"))
 
 
-def _window(qtbot: QtBot, vault: Vault) -> MainWindow:
-    window = MainWindow(vault)
-    qtbot.addWidget(window)
-    window.show()
-    _listed(qtbot, window)
-    return window
-
-
-def _listed(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.waitUntil(
-        lambda: window.model.source is not None and not window.model.loading, timeout=WAIT
-    )
-
-
-def _names(model: ItemModel) -> list[str]:
-    return [model.item(row).name for row in range(model.rowCount())]
-
-
 def _open(qtbot: QtBot, window: MainWindow, folder_id: int) -> None:
     window.open_folder(folder_id)
-    _listed(qtbot, window)
+    listed(qtbot, window)
 
 
 def _urls(*paths: Path) -> QMimeData:
@@ -113,7 +95,7 @@ def _empty_spot(view: QAbstractItemView) -> QPoint:
 
 def _spot_of(window: MainWindow, name: str) -> QPoint:
     view = window.current_view()
-    row = _names(window.model).index(name)
+    row = names(window.model).index(name)
     rect = view.visualRect(window.model.index(row, 0))
     assert rect.isValid()
     return rect.center()
@@ -124,7 +106,7 @@ def _last_transfer(qtbot: QtBot, window: MainWindow, count: int) -> Transfer:
     qtbot.waitUntil(lambda: len(window.transfers.transfers) == count, timeout=WAIT)
     transfer = window.transfers.transfers[-1]
     qtbot.waitUntil(lambda: not transfer.active, timeout=WAIT)
-    _listed(qtbot, window)
+    listed(qtbot, window)
     return transfer
 
 
@@ -144,7 +126,7 @@ def test_files_and_a_folder_dropped_on_the_view_are_imported_here(
 ) -> None:
     photos = vault.makedirs("/Photos")
     trip = _outside_tree(tmp_path)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     window.set_view_mode(mode)
     _open(qtbot, window, photos)
     assert not window.transfers_dock.isVisible()
@@ -166,7 +148,7 @@ def test_files_and_a_folder_dropped_on_the_view_are_imported_here(
     assert panel.summary.text() == "All transfers finished"
 
     qtbot.waitUntil(
-        lambda: _names(window.model) == ["Trip", "crazyones.pdf", "flower.jpg"], timeout=WAIT
+        lambda: names(window.model) == ["Trip", "crazyones.pdf", "flower.jpg"], timeout=WAIT
     )
     assert window.model.folder_id == photos
     assert vault.resolve_folder("/Photos/Trip/Day 2")
@@ -182,7 +164,7 @@ def test_files_and_a_folder_dropped_on_the_view_are_imported_here(
     transfer = _last_transfer(qtbot, window, 2)
     assert transfer.state is TransferState.DONE, transfer.error
     qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=WAIT)
-    assert sum(name.startswith("flower") for name in _names(window.model)) == 2
+    assert sum(name.startswith("flower") for name in names(window.model)) == 2
 
 
 @pytest.mark.parametrize("mode", [GRID, LIST])
@@ -191,17 +173,17 @@ def test_drop_on_a_folder_item_imports_into_it(
 ) -> None:
     music = vault.makedirs("/Music")
     vault.makedirs("/Photos")
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     window.set_view_mode(mode)
     _drop(window.current_view(), _urls(SONG, PHOTO), _spot_of(window, "Music"))
     transfer = _last_transfer(qtbot, window, 1)
     assert transfer.state is TransferState.DONE, transfer.error
     assert window.model.folder_id == vault.root_id  # the window stays where it is
-    assert _names(window.model) == ["Music", "Photos"]
+    assert names(window.model) == ["Music", "Photos"]
     assert vault.require_file("/Music/xing.mp3")
     assert vault.require_file("/Music/flower.jpg")
     _open(qtbot, window, music)
-    assert _names(window.model) == ["flower.jpg", "xing.mp3"]
+    assert names(window.model) == ["flower.jpg", "xing.mp3"]
 
 
 @pytest.mark.parametrize("mode", [GRID, LIST])
@@ -213,14 +195,14 @@ def test_single_file_on_a_file_becomes_a_new_version(
     assert len(vault.versions(file_id)) == 1
     edited = tmp_path / "flower-edited.jpg"
     edited.write_bytes(PHOTO.read_bytes() + b"\x00edited")
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     window.set_view_mode(mode)
 
     _drop(window.current_view(), _urls(edited), _spot_of(window, "flower.jpg"))
     transfer = _last_transfer(qtbot, window, 1)
     assert transfer.state is TransferState.DONE, transfer.error
     assert len(vault.versions(file_id)) == 2
-    assert _names(window.model) == ["flower.jpg"]  # no second file
+    assert names(window.model) == ["flower.jpg"]  # no second file
     assert window.model.item(0).size == edited.stat().st_size
 
     # Two files onto a file are imported next to it instead (no version of two files).
@@ -238,13 +220,13 @@ def test_internal_drag_onto_a_folder_moves_and_ctrl_copies(
     archive = vault.makedirs("/Archive")
     report = vault.import_paths([PHOTO, PDF, SONG], vault.root_id)
     photo_id, pdf_id, song_id = report.file_ids
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     window.set_view_mode(mode)
-    assert _names(window.model) == ["Archive", "crazyones.pdf", "flower.jpg", "xing.mp3"]
+    assert names(window.model) == ["Archive", "crazyones.pdf", "flower.jpg", "xing.mp3"]
     model = window.model
 
-    def mime_of(*names: str) -> QMimeData:
-        rows = [_names(model).index(n) for n in names]
+    def mime_of(*wanted: str) -> QMimeData:
+        rows = [names(model).index(n) for n in wanted]
         data = model.mimeData([model.index(r, 0) for r in rows])
         assert data.hasFormat("application/x-mediavault-items")
         return data
@@ -259,7 +241,7 @@ def test_internal_drag_onto_a_folder_moves_and_ctrl_copies(
         window.current_view(), mime_of("flower.jpg", "crazyones.pdf"), _spot_of(window, "Archive")
     )
     assert moved.isAccepted() and moved.dropAction() == Qt.DropAction.MoveAction
-    qtbot.waitUntil(lambda: _names(model) == ["Archive", "xing.mp3"], timeout=WAIT)
+    qtbot.waitUntil(lambda: names(model) == ["Archive", "xing.mp3"], timeout=WAIT)
     assert vault.require_file("/Archive/flower.jpg") == photo_id
     assert vault.require_file("/Archive/crazyones.pdf") == pdf_id
 
@@ -274,8 +256,8 @@ def test_internal_drag_onto_a_folder_moves_and_ctrl_copies(
     qtbot.waitUntil(lambda: _exists(vault, "/Archive/xing.mp3"), timeout=WAIT)
     assert vault.require_file("/xing.mp3") == song_id
     assert vault.require_file("/Archive/xing.mp3") != song_id
-    _listed(qtbot, window)
-    assert _names(model) == ["Archive", "xing.mp3"]
+    listed(qtbot, window)
+    assert names(model) == ["Archive", "xing.mp3"]
 
     # A folder cannot go into itself.
     into_itself = _drop(window.current_view(), mime_of("Archive"), _spot_of(window, "Archive"))
@@ -301,7 +283,7 @@ def test_drops_on_the_tree_are_carried_out(qtbot: QtBot, vault: Vault, tmp_path:
     backup = vault.makedirs("/Backup")
     report = vault.import_paths([PHOTO, PDF, SONG], vault.root_id)
     photo_id, pdf_id, song_id = report.file_ids
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     model = window.tree_model
     qtbot.waitUntil(lambda: model.folder_index(photos).isValid(), timeout=WAIT)
     qtbot.waitUntil(lambda: model.folder_index(backup).isValid(), timeout=WAIT)
@@ -316,7 +298,7 @@ def test_drops_on_the_tree_are_carried_out(qtbot: QtBot, vault: Vault, tmp_path:
 
     # MOVE and COPY: vault items onto a folder node.
     _tree_drop(qtbot, window, model.folder_index(photos), items_mime_data([photo_id]), move)
-    qtbot.waitUntil(lambda: "flower.jpg" not in _names(window.model), timeout=WAIT)
+    qtbot.waitUntil(lambda: "flower.jpg" not in names(window.model), timeout=WAIT)
     assert vault.require_file("/Photos/flower.jpg") == photo_id
     _tree_drop(qtbot, window, model.folder_index(backup), items_mime_data([pdf_id]), copy)
     qtbot.waitUntil(lambda: _exists(vault, "/Backup/crazyones.pdf"), timeout=WAIT)
@@ -332,8 +314,8 @@ def test_drops_on_the_tree_are_carried_out(qtbot: QtBot, vault: Vault, tmp_path:
         qtbot, window, model.place_index(NodeKind.TRASH), items_mime_data([song_id], [backup]), move
     )
     qtbot.waitUntil(lambda: not _exists(vault, "/xing.mp3"), timeout=WAIT)
-    _listed(qtbot, window)
-    qtbot.waitUntil(lambda: _names(window.model) == ["Photos", "crazyones.pdf"], timeout=WAIT)
+    listed(qtbot, window)
+    qtbot.waitUntil(lambda: names(window.model) == ["Photos", "crazyones.pdf"], timeout=WAIT)
     trashed = {r.name for r in vault.browse_page(Source.trash()).rows}
     assert trashed == {"xing.mp3", "Backup"}
 
@@ -357,7 +339,7 @@ def test_failed_import_shows_in_the_panel_and_retries(
     dropped.mkdir()
     (dropped / "page-1.txt").write_text("first page\n", encoding="utf-8")
     os.mkfifo(dropped / "page-2.txt")  # not a regular file: it cannot be imported
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     window.set_view_mode(LIST)
     _open(qtbot, window, inbox)
 
@@ -388,8 +370,8 @@ def test_failed_import_shows_in_the_panel_and_retries(
     assert panel.model.index(0, 0).data(TransferRole.STATE) == TransferState.DONE.value
     assert vault.require_file("/Inbox/Scans/page-2.txt")
     assert not panel.retry_button.isEnabled()
-    _listed(qtbot, window)
-    assert _names(window.model) == ["Scans"]
+    listed(qtbot, window)
+    assert names(window.model) == ["Scans"]
 
 
 def test_panel_shows_the_progress_of_an_import(
@@ -415,7 +397,7 @@ def test_panel_shows_the_progress_of_an_import(
         return import_paths(sources, folder_id, *args, progress=report, **kw)
 
     monkeypatch.setattr(vault, "import_paths", held)
-    window = _window(qtbot, vault)
+    window = open_window(qtbot, vault)
     window.set_view_mode(LIST)
     panel = window.transfers_panel
     _drop(window.view, _urls(dropped), _empty_spot(window.view))
@@ -441,5 +423,5 @@ def test_panel_shows_the_progress_of_an_import(
     assert row.data(TransferRole.PROGRESS) == 100
     assert not panel.total_bar.isVisible()
     assert not panel.cancel_button.isEnabled()
-    _listed(qtbot, window)
-    qtbot.waitUntil(lambda: _names(window.model) == ["Letters"], timeout=WAIT)
+    listed(qtbot, window)
+    qtbot.waitUntil(lambda: names(window.model) == ["Letters"], timeout=WAIT)
