@@ -312,7 +312,9 @@ class FolderTreeModel(QAbstractItemModel):
         ]
         for kind, name, item_id in top:
             node = self._new_node(kind, name, item_id, self._root)
-            node.has_children = kind in _EXPANDABLE  # until listed
+            # Until listed. Tags gets its expander when rows arrive (the view adds one
+            # on insertion, but keeps a drawn one when a listing comes back empty).
+            node.has_children = kind == NodeKind.VAULT
             node.loaded = kind not in _EXPANDABLE
             self._root.children.append(node)
         self._renumber(self._root)
