@@ -938,6 +938,56 @@ def cmd_verify(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
+def cmd_thumbnails(vault: Vault, args: argparse.Namespace, out: Output) -> int:
+    """Make the missing thumbnails of the vault or a folder, in parallel."""
+    from app.settings import load_preferences
+    from app.thumbnails import build_thumbnails, disk_size
+
+    if (
+        args.workers < 1
+        or args.scale <= 0
+        or (args.size is not None and not 16 <= args.size <= 1024)
+    ):
+        raise UsageError("--size is 16 to 1024, --scale above 0 and --workers at least 1")
+    folder_id = vault.resolve_folder(args.path) if args.path else None
+    size = disk_size(
+        round((args.size or load_preferences(vault.paths).thumbnail_size) * args.scale)
+    )
+    bar = out.bar("Thumbnails")
+    try:
+        report = build_thumbnails(
+            vault,
+            size,
+            folder_id,
+            workers=args.workers,
+            progress=lambda i, n: bar.update(i, n, unit="files"),
+        )
+    finally:
+        bar.finish()
+    out.data(
+        {
+            "size": size,
+            "made": report.made,
+            "cached": report.cached,
+            "not_local": report.not_local,
+            "failed": [{"path": p, "reason": r} for p, r in report.failed],
+        }
+    )
+    out.line(
+        f"Made {_count(report.made, 'thumbnail')} of {size} px ({report.cached} already there)."
+    )
+    if report.not_local:
+        out.line(
+            f"{_count(report.not_local, 'file')} only in the bucket: "
+            "their thumbnails come once they are on this computer."
+        )
+    if report.failed:
+        out.line("Could not make a thumbnail of:")
+        for path, reason in report.failed:
+            out.line(f"  {path}: {reason}")
+    return EXIT_OK
+
+
 # -- remote ----------------------------------------------------------------------
 
 SECRET_ENV = "MEDIAVAULT_SECRET_ACCESS_KEY"
@@ -1724,6 +1774,28 @@ def build_parser() -> argparse.ArgumentParser:
         "Check that every stored file is present and undamaged.",
         "mediavault verify\nmediavault verify --json",
         common,
+    )
+
+    p = _command(
+        subs,
+        "thumbnails",
+        cmd_thumbnails,
+        "Make the missing thumbnails (the window makes them as you browse, too).",
+        """
+        mediavault thumbnails
+        mediavault thumbnails /Photos --size 256 --scale 2
+        """,
+        common,
+    )
+    p.add_argument("path", nargs="?", metavar="FOLDER", help="only this folder and below")
+    p.add_argument(
+        "--size", type=int, metavar="PX", help="thumbnail size (default: the grid's, from Settings)"
+    )
+    p.add_argument(
+        "--scale", type=float, default=1.0, metavar="N", help="screen scaling, e.g. 2 for 200%%"
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="files decoded at once (default 2)"
     )
 
     remote = _command(

@@ -38,6 +38,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
 
     from PIL import Image as PILImage
+
+    from app.core import VaultBase
 
 log = logging.getLogger(__name__)
 
@@ -482,6 +485,15 @@ class _Worker:
         return code
 
 
+DISK_SIZES = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, MAX_SIZE)
+"""The sizes thumbnails are made and kept at in the cache directory (longest side, pixels)."""
+
+
+def disk_size(pixels: int) -> int:
+    """The size on disk a thumbnail of ``pixels`` is scaled from: the next of :data:`DISK_SIZES`."""
+    return next((size for size in DISK_SIZES if size >= pixels), MAX_SIZE)
+
+
 class Thumbnailer:
     """Makes and finds thumbnails of blobs in the cache directory. No Qt.
 
@@ -726,3 +738,109 @@ def _check(blob_hash: str, size: int) -> None:
         raise ValueError(f"not a blob hash: {blob_hash!r}")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_SIZE:
         raise ValueError(f"thumbnail size must be 1 to {MAX_SIZE} pixels, not {size!r}")
+
+
+@dataclass
+class BuildReport:
+    """What :func:`build_thumbnails` did.
+
+    Attributes:
+        made: thumbnails made now; cached: already there.
+        failed: (vault path, reason) of each file that could not be thumbnailed.
+        not_local: files whose content is only in the bucket (never downloaded here).
+    """
+
+    made: int = 0
+    cached: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    not_local: int = 0
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    path: str
+    blob_hash: str
+    mime: str
+    local: bool
+
+
+def wanted_thumbnails(vault: VaultBase, folder_id: int | None = None) -> list[_Wanted]:
+    """Live files of the vault (or of a folder's subtree) whose type has thumbnails."""
+    from sqlalchemy import text
+
+    from app.search import SearchOps
+
+    where = "file.trash_id IS NULL"
+    params: dict[str, object] = {}
+    if folder_id is not None:
+        where += (
+            " AND file.folder_id IN (WITH RECURSIVE below(id) AS (SELECT :top"
+            " UNION ALL SELECT folder.id FROM folder JOIN below ON folder.parent_id = below.id"
+            " WHERE folder.trash_id IS NULL) SELECT id FROM below)"
+        )
+        params["top"] = folder_id
+    with vault.reading() as session:
+        rows = session.execute(
+            text(
+                "SELECT file.folder_id, file.name, file.mime, version.blob_hash, blob.local_state"
+                " FROM file JOIN version ON version.id = file.current_version_id"
+                f" JOIN blob ON blob.hash = version.blob_hash WHERE {where}"
+                " ORDER BY file.folder_id, file.name_key"
+            ),
+            params,
+        ).all()
+        rows = [r for r in rows if can_thumbnail(r[2])]
+        paths = SearchOps._folder_paths(session, {r[0] for r in rows}) if rows else {}
+    return [
+        _Wanted(paths[r[0]].rstrip("/") + "/" + r[1], r[3], r[2], r[4] == "present") for r in rows
+    ]
+
+
+def build_thumbnails(
+    vault: VaultBase,
+    size: int,
+    folder_id: int | None = None,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Make the missing thumbnails of ``size`` pixels for the vault (or a folder's subtree).
+
+    ``workers`` files are decoded at once, each in a sandboxed worker process
+    with a time limit. Content only in the bucket is counted, not downloaded.
+    ``progress(done, total)`` is called as files finish. Never raises for a bad
+    file: it is in the report with the reason.
+    """
+    size = disk_size(size)
+    wanted = wanted_thumbnails(vault, folder_id)
+    report = BuildReport()
+    local = [w for w in wanted if w.local]
+    report.not_local = len(wanted) - len(local)
+    lock = threading.Lock()
+    done = 0
+
+    def one(thumbnailer: Thumbnailer, item: _Wanted) -> None:
+        nonlocal done
+        cached = thumbnailer.cached(item.blob_hash, size) is not None
+        made = cached or thumbnailer.make(
+            item.blob_hash, vault.blobs.path(item.blob_hash), item.mime, size
+        )
+        with lock:
+            if cached:
+                report.cached += 1
+            elif made:
+                report.made += 1
+            else:
+                reason = thumbnailer.failure(item.blob_hash) or "no thumbnail could be made"
+                report.failed.append((item.path, reason))
+            done += 1
+            if progress is not None:
+                progress(done, len(local))
+
+    with (
+        Thumbnailer(vault.paths.cache, workers=workers) as thumbnailer,
+        ThreadPoolExecutor(max(1, workers), thread_name_prefix="thumbnails") as pool,
+    ):
+        for future in [pool.submit(one, thumbnailer, item) for item in local]:
+            future.result()
+    report.failed.sort()
+    return report

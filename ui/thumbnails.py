@@ -30,7 +30,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QPixmap
 
-from app.thumbnails import MAX_SIZE, Thumbnailer, can_thumbnail, is_blob_hash
+from app.thumbnails import MAX_SIZE, Thumbnailer, can_thumbnail, disk_size, is_blob_hash
 from app.vault import Vault
 from ui.tasks import Task, TaskManager
 
@@ -47,15 +47,7 @@ MAX_QUEUED = 256
 
 NOT_LOCAL = "the file is not on this computer"
 
-DISK_SIZES = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, MAX_SIZE)
-"""The sizes thumbnails are made and kept at in the cache directory (longest side, pixels)."""
-
 _Key = tuple[str, int, float]  # blob hash, pixels, device pixel ratio
-
-
-def disk_size(pixels: int) -> int:
-    """The size on disk a pixmap of ``pixels`` is scaled from: the next of :data:`DISK_SIZES`."""
-    return next((size for size in DISK_SIZES if size >= pixels), MAX_SIZE)
 
 
 @dataclass(frozen=True)

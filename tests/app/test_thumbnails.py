@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -438,3 +439,33 @@ def test_exif_transpose_agrees_with_pillow(tmp_path: Path, corpus: Path) -> None
     with Image.open(path) as thumb:
         assert max(thumb.size) == 64
         assert (thumb.width > thumb.height) == (width > height)
+
+
+def test_mediavault_thumbnails_builds_what_is_missing(
+    vault: Vault, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    photos = vault.makedirs("/Photos")
+    docs = vault.makedirs("/Docs")
+    vault.import_paths([corpus / "images/flower.jpg", corpus / "images/hopper.png"], photos)
+    vault.import_paths([corpus / "broken/truncated_jpeg.jpg"], photos)
+    note = tmp_path / "note.txt"
+    note.write_text("no thumbnail for text yet")
+    vault.import_paths([corpus / "pdf/crazyones-pdfa.pdf", note], docs)
+    home = str(vault.paths.data)
+
+    assert main(["--vault", home, "thumbnails", "/Photos", "--size", "100", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["size"] == 128  # the next size kept on disk
+    assert (first["made"], first["cached"]) == (2, 0)
+    (failed,) = first["failed"]
+    assert failed["path"] == "/Photos/truncated_jpeg.jpg" and "damaged" in failed["reason"]
+
+    assert main(["--vault", home, "thumbnails", "--size", "100", "--json"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert (whole["made"], whole["cached"], len(whole["failed"])) == (1, 2, 1)  # + the PDF
+    assert len(list((vault.paths.cache / "thumbnails" / "128").rglob("*.*"))) == 3
+
+    assert main(["--vault", home, "thumbnails", "--workers", "0"]) != 0
+    assert "--workers" in capsys.readouterr().err
