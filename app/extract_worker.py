@@ -253,7 +253,7 @@ def _exif_time(value: Any, offset: Any) -> datetime | None:
 # --- OOXML and ODF packages -------------------------------------------------
 
 
-def _open_package(path: Path) -> zipfile.ZipFile:
+def open_package(path: Path) -> zipfile.ZipFile:
     """Opens a zip package after checking it cannot unpack to something huge."""
     with path.open("rb") as stream:
         magic = stream.read(8)
@@ -289,7 +289,7 @@ def _xml_parser() -> Any:
 
 
 def _docx_facts(path: Path) -> Facts:
-    with _open_package(path) as package:
+    with open_package(path) as package:
         pages = _declared_pages(package)
     import docx
     from docx.opc.exceptions import PackageNotFoundError
@@ -333,6 +333,23 @@ def _word_text(body: Any) -> str:
     return "\n".join(lines).strip()[:MAX_TEXT_CHARS]
 
 
+def word_paragraphs(document_xml: bytes, limit: int) -> list[tuple[str, bool]]:
+    """The first ``limit`` non-empty paragraphs of WordprocessingML ``document.xml``, each
+    with whether its style is a heading or the title (parsed without DTDs or entities)."""
+    root = _etree().fromstring(document_xml, _xml_parser())
+    found: list[tuple[str, bool]] = []
+    for paragraph in root.iter(f"{_W}p"):
+        text = "".join(node.text or "" for node in paragraph.iter(f"{_W}t")).strip()
+        if not text:
+            continue
+        style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+        name = (style.get(f"{_W}val") or "") if style is not None else ""
+        found.append((text, name.lower().startswith(("heading", "title"))))
+        if len(found) >= limit:
+            break
+    return found
+
+
 def _declared_pages(package: zipfile.ZipFile) -> int | None:
     try:
         data = package.read("docProps/app.xml")
@@ -363,7 +380,7 @@ def _package_facts(path: Path, mime: str) -> Facts:
     """Text of xlsx, pptx and ODF documents (and .docm/.dotx) straight from their XML."""
     etree = _etree()
 
-    with _open_package(path) as package:
+    with open_package(path) as package:
         names = package.namelist()
         if "presentationml" in mime or "ms-powerpoint" in mime:
             parts = sorted(

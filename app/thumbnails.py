@@ -40,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.extract_worker import load_pymupdf
 from app.processes import allow_cpu, brief, die_with_parent, limit_resources
@@ -59,6 +59,19 @@ MAX_SIZE = 2048
 """The largest thumbnail edge in pixels a caller may ask for."""
 
 PDF_MIME = "application/pdf"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Plain-text types outside text/* whose first lines make a useful picture.
+_TEXT_MIMES = frozenset(
+    {
+        "application/json",
+        "application/xml",
+        "application/toml",
+        "application/yaml",
+        "application/sql",
+    }
+)
+_TEXT_READ = 16 * 1024  # bytes of a text file looked at for its first lines
+_PAGE_LINES = 36  # lines on a text thumbnail's page
 
 # Image types Pillow cannot read without extra plugins or external programs
 # (Ghostscript for EPS!), or that are vector formats for a later renderer.
@@ -125,11 +138,15 @@ def can_thumbnail(mime: str) -> bool:
         mime: the file's mime type from :func:`app.kinds.detect`.
 
     Returns:
-        True for images Pillow may read and for PDFs.
+        True for images Pillow may read, PDFs, .docx documents and plain text.
     """
-    if mime == PDF_MIME:
+    if mime in (PDF_MIME, DOCX_MIME) or _is_text(mime):
         return True
     return mime.startswith("image/") and mime not in _NOT_THUMBNAILED
+
+
+def _is_text(mime: str) -> bool:
+    return (mime.startswith("text/") and mime != "text/rtf") or mime in _TEXT_MIMES
 
 
 def is_blob_hash(value: object) -> bool:
@@ -241,7 +258,71 @@ def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
     """
     if mime == PDF_MIME:
         return _render_pdf(path, size)
+    if mime == DOCX_MIME:
+        return _render_docx(path, size)
+    if _is_text(mime):
+        return _render_page(_text_lines(path), size)
     return _render_image(path, size)
+
+
+def _text_lines(path: Path) -> list[tuple[str, bool]]:
+    """The first lines of a text file (none of them headings)."""
+    with path.open("rb") as stream:
+        head = stream.read(_TEXT_READ)
+    text = head.decode("utf-8", "replace") if _utf8ish(head) else head.decode("latin-1")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:_PAGE_LINES]
+    return [(line.expandtabs(4), False) for line in lines]
+
+
+def _utf8ish(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(data) - 3  # only a character cut at the end
+    return True
+
+
+def _render_docx(path: Path, size: int) -> tuple[str, int, int, bytes]:
+    """A .docx's own thumbnail (docProps/thumbnail.jpeg or .png) when Word saved one,
+    else a page of its first paragraphs, headings larger."""
+    import io
+
+    from app.extract_worker import open_package, word_paragraphs
+
+    with open_package(path) as package:
+        names = set(package.namelist())
+        for name in ("docProps/thumbnail.jpeg", "docProps/thumbnail.jpg", "docProps/thumbnail.png"):
+            if name in names and package.getinfo(name).file_size <= 8 << 20:
+                return _render_image(io.BytesIO(package.read(name)), size)
+        if "word/document.xml" not in names:
+            raise Unreadable("the document has no body")
+        paragraphs = word_paragraphs(package.read("word/document.xml"), _PAGE_LINES)
+    return _render_page(paragraphs, size)
+
+
+def _render_page(lines: list[tuple[str, bool]], size: int) -> tuple[str, int, int, bytes]:
+    """A paper-like page (3:4) showing ``lines`` of text; (line, is heading) pairs."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    height = max(32, size)
+    width = height * 3 // 4
+    page = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    margin = max(2, width // 12)
+    body = max(4, height // 30)
+    y = margin
+    for line, heading in lines:
+        font_size = body * 3 // 2 if heading else body
+        font = ImageFont.load_default(font_size)
+        text = line
+        while text and draw.textlength(text, font=font) > width - 2 * margin:
+            text = text[: max(0, len(text) - max(1, len(text) // 8))]
+        draw.text((margin, y), text, fill=(40, 40, 40) if heading else (90, 90, 90), font=font)
+        y += font_size + max(1, font_size // 3)
+        if y > height - margin - body:
+            break
+    draw.rectangle((0, 0, width - 1, height - 1), outline=(200, 200, 200))
+    return "RGB", width, height, page.tobytes()
 
 
 def _render_pdf(path: Path, size: int) -> tuple[str, int, int, bytes]:
@@ -279,7 +360,7 @@ def _render_pdf(path: Path, size: int) -> tuple[str, int, int, bytes]:
     return "RGB", width, height, pixels
 
 
-def _render_image(path: Path, size: int) -> tuple[str, int, int, bytes]:
+def _render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, bytes]:
     from PIL import Image, UnidentifiedImageError
 
     # MAX_IMAGE_PIXELS stays at Pillow's default: a header claiming gigapixels

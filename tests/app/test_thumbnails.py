@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,8 +79,11 @@ def _make(thumbnailer: Thumbnailer, vault: Vault, blob: tuple[str, str], size: i
 def test_which_types_get_thumbnails() -> None:
     for mime in ("image/jpeg", "image/png", "image/tiff", "image/webp", "application/pdf"):
         assert can_thumbnail(mime), mime
+    for mime in ("text/plain", "text/markdown", "text/csv", "text/x-python", "application/json"):
+        assert can_thumbnail(mime), mime
+    assert can_thumbnail("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     # Other kinds, vector images, and formats Pillow needs plugins or Ghostscript for.
-    for mime in ("video/mp4", "audio/mpeg", "text/plain", "image/svg+xml", "image/x-eps"):
+    for mime in ("video/mp4", "audio/mpeg", "text/rtf", "image/svg+xml", "image/x-eps"):
         assert not can_thumbnail(mime), mime
     assert not can_thumbnail("image/heic")
 
@@ -451,7 +456,7 @@ def test_mediavault_thumbnails_builds_what_is_missing(
     vault.import_paths([corpus / "images/flower.jpg", corpus / "images/hopper.png"], photos)
     vault.import_paths([corpus / "broken/truncated_jpeg.jpg"], photos)
     note = tmp_path / "note.txt"
-    note.write_text("no thumbnail for text yet")
+    note.write_text("a page of its first lines")
     vault.import_paths([corpus / "pdf/crazyones-pdfa.pdf", note], docs)
     home = str(vault.paths.data)
 
@@ -464,8 +469,56 @@ def test_mediavault_thumbnails_builds_what_is_missing(
 
     assert main(["--vault", home, "thumbnails", "--size", "100", "--json"]) == 0
     whole = json.loads(capsys.readouterr().out)
-    assert (whole["made"], whole["cached"], len(whole["failed"])) == (1, 2, 1)  # + the PDF
-    assert len(list((vault.paths.cache / "thumbnails" / "128").rglob("*.*"))) == 3
+    # + the PDF and the text file's page
+    assert (whole["made"], whole["cached"], len(whole["failed"])) == (2, 2, 1)
+    assert len(list((vault.paths.cache / "thumbnails" / "128").rglob("*.*"))) == 4
 
     assert main(["--vault", home, "thumbnails", "--workers", "0"]) != 0
     assert "--workers" in capsys.readouterr().err
+
+
+def test_text_and_word_documents_get_a_page_of_their_first_lines(
+    vault: Vault, thumbnailer: Thumbnailer, corpus: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Shopping\n\n- bread\n- olive oil\n\tindented\n" * 20)
+    blobs = _import(
+        vault,
+        notes,
+        corpus / "office/IllustrativeCases.docx",
+        corpus / "office/doc-no-coreprops.docx",  # carries docProps/thumbnail.jpeg
+    )
+    pages = {}
+    for name in ("notes.md", "IllustrativeCases.docx"):
+        made = _make(thumbnailer, vault, blobs[name], 256)
+        assert made is not None, thumbnailer.failure(blobs[name][0])
+        with Image.open(made) as image:
+            assert image.size == (192, 256)  # a portrait page
+            pages[name] = image.convert("L")
+    for image in pages.values():  # ink on white: text was drawn
+        assert image.getextrema()[0] < 150 and image.getpixel((96, 250)) > 240
+    embedded = _make(thumbnailer, vault, blobs["doc-no-coreprops.docx"], 256)
+    assert embedded is not None
+    with zipfile.ZipFile(corpus / "office/doc-no-coreprops.docx") as package:
+        original = Image.open(io.BytesIO(package.read("docProps/thumbnail.jpeg")))
+    with Image.open(embedded) as image:
+        # Word's own picture, scaled down (never up), not a drawn page.
+        assert image.size[0] / image.size[1] == pytest.approx(
+            original.size[0] / original.size[1], rel=0.05
+        )
+        assert max(image.size) == min(256, max(original.size))
+
+
+def test_a_damaged_word_document_fails_cleanly(
+    vault: Vault, thumbnailer: Thumbnailer, tmp_path: Path
+) -> None:
+    fake = tmp_path / "fake.docx"
+    with zipfile.ZipFile(fake, "w") as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document")  # cut short
+    blobs = _import(vault, fake)
+    blob_hash, _ = blobs["fake.docx"]
+    mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert _make(thumbnailer, vault, (blob_hash, mime), 128) is None
+    reason = thumbnailer.failure(blob_hash)
+    assert reason and "Traceback" not in reason

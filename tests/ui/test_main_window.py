@@ -461,26 +461,26 @@ def test_grid_thumbnails_and_size_slider(qtbot: QtBot, vault: Vault, tmp_path: P
         vault,
         vault.root_id,
         CORPUS / "images" / "flower.jpg",
-        CORPUS / "text" / "chardet-utf-8-sig-ude_4.txt",
+        CORPUS / "media" / "example.opus",
     )
     window = open_window(qtbot, vault, active=True)
     window.set_view_mode(GRID)
     model, grid = window.model, window.grid
-    assert names(model) == ["chardet-utf-8-sig-ude_4.txt", "flower.jpg"]
-    photo, text_file = model.index(1, 0), model.index(0, 0)
+    assert names(model) == ["example.opus", "flower.jpg"]
+    photo, sound = model.index(1, 0), model.index(0, 0)
     # The provider answers later for the photo; its ready signal repaints the cell.
     qtbot.waitUntil(lambda: isinstance(photo.data(ItemRole.THUMBNAIL), QPixmap), timeout=30_000)
     thumb = photo.data(ItemRole.THUMBNAIL)
     assert not thumb.isNull()
     assert max(thumb.width(), thumb.height()) == round(GRID_DEFAULT * thumb.devicePixelRatio())
-    assert text_file.data(ItemRole.THUMBNAIL) is None  # a text file: the kind icon
+    assert sound.data(ItemRole.THUMBNAIL) is None  # audio: the kind icon
 
     def cell(index: QModelIndex) -> Any:
         return grid.viewport().grab(grid.visualRect(index)).toImage()
 
     # A photo has far more colours than a kind icon.
     qtbot.waitUntil(lambda: _distinct_colors(cell(photo)) > 300, timeout=WAIT)
-    assert _distinct_colors(cell(text_file)) < 300
+    assert _distinct_colors(cell(sound)) < 300
     shot(window, "main-window-grid")
 
     assert grid.gridSize().width() == GRID_DEFAULT + 28
