@@ -970,12 +970,17 @@ def cmd_thumbnails(vault: Vault, args: argparse.Namespace, out: Output) -> int:
             "made": report.made,
             "cached": report.cached,
             "not_local": report.not_local,
+            "pictureless": report.pictureless,
             "failed": [{"path": p, "reason": r} for p, r in report.failed],
         }
     )
     out.line(
         f"Made {_count(report.made, 'thumbnail')} of {size} px ({report.cached} already there)."
     )
+    if report.pictureless:
+        out.line(
+            f"{_count(report.pictureless, 'file')} with nothing to show (audio without cover art)."
+        )
     if report.not_local:
         out.line(
             f"{_count(report.not_local, 'file')} only in the bucket: "

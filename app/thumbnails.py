@@ -25,6 +25,7 @@ No Qt here: :mod:`ui.thumbnails` wraps this for the window.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -138,9 +139,12 @@ def can_thumbnail(mime: str) -> bool:
         mime: the file's mime type from :func:`app.kinds.detect`.
 
     Returns:
-        True for images Pillow may read, PDFs, .docx documents and plain text.
+        True for images Pillow may read, PDFs, .docx documents, plain text,
+        video (a frame) and audio (its cover art, when it has one).
     """
     if mime in (PDF_MIME, DOCX_MIME) or _is_text(mime):
+        return True
+    if mime.startswith(("video/", "audio/")):
         return True
     return mime.startswith("image/") and mime not in _NOT_THUMBNAILED
 
@@ -204,9 +208,11 @@ def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
         path, mime, size = Path(request["path"]), str(request["mime"]), int(request["size"])
     except (ValueError, KeyError, TypeError) as exc:
         return {"ok": False, "reason": "the request was malformed", "error": repr(exc)}, b""
-    what = "document" if mime == PDF_MIME else "image"
+    what = _what(mime)
     try:
         mode, width, height, pixels = render(path, mime, size)
+    except NoPicture as exc:
+        return {"ok": False, "reason": str(exc), "pictureless": True}, b""
     except Unreadable as exc:
         return {"ok": False, "reason": str(exc)}, b""
     except ImportError as exc:
@@ -227,6 +233,15 @@ def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
     return header, pixels
 
 
+def _what(mime: str) -> str:
+    """The file as a reason names it: "the document is damaged"."""
+    if mime in (PDF_MIME, DOCX_MIME) or _is_text(mime):
+        return "document"
+    if mime.startswith(("video/", "audio/")):
+        return "file"
+    return "image"
+
+
 def _damaged(what: str, exc: BaseException) -> dict[str, Any]:
     return {
         "ok": False,
@@ -237,6 +252,10 @@ def _damaged(what: str, exc: BaseException) -> dict[str, Any]:
 
 class Unreadable(Exception):
     """A file that gets no thumbnail, with the reason for the user as its message."""
+
+
+class NoPicture(Unreadable):
+    """A file that is fine but has nothing to show (audio without cover art)."""
 
 
 def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
@@ -262,7 +281,56 @@ def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
         return _render_docx(path, size)
     if _is_text(mime):
         return _render_page(_text_lines(path), size)
+    if mime.startswith(("video/", "audio/")):
+        return _render_media(path, size)
     return _render_image(path, size)
+
+
+_FRAME_AT = (0.1, 0.3, 0.5)  # where in a video to look for a frame worth showing
+_DARK = 24  # mean brightness (0–255) under which a frame is taken for black
+
+
+def _render_media(path: Path, size: int) -> tuple[str, int, int, bytes]:
+    """Audio: its embedded cover art. Video: a frame from a tenth of the way in, or
+    later if that one is (nearly) black, as a fade-in often is."""
+    import io
+
+    from PIL import ImageStat
+
+    av: Any = importlib.import_module("av")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        # Its message names the file's path; the reason alone says what is wrong.
+        raise Unreadable(f"the file is damaged ({exc.strerror or 'unreadable'})") from exc
+    with container:
+        for stream in container.streams:
+            if stream.disposition & av.stream.Disposition.attached_pic:
+                for packet in container.demux(stream):
+                    if packet.size:
+                        return _render_image(io.BytesIO(bytes(packet)), size)
+        video = next(iter(container.streams.video), None)
+        if video is None:
+            raise NoPicture("it has no cover art")
+        video.thread_type = "NONE"  # one thread: stays inside the worker's memory limit
+        duration = container.duration or 0  # microseconds
+        best = None
+        for share in _FRAME_AT if duration > 0 else (0.0,):
+            if duration > 0:
+                container.seek(int(duration * share), any_frame=False, backward=True)
+            frame = next(container.decode(video), None)
+            if frame is None:
+                continue
+            picture = frame.to_image()
+            picture.thumbnail((size, size))
+            brightness = ImageStat.Stat(picture.convert("L")).mean[0]
+            if best is None or brightness > best[0]:
+                best = (brightness, picture)
+            if brightness >= _DARK:
+                break
+        if best is None:
+            raise Unreadable("no frame of the video could be decoded")
+    return _final_pixels(_prepare_mode(best[1]))
 
 
 def _text_lines(path: Path) -> list[tuple[str, bool]]:
@@ -287,9 +355,13 @@ def _render_docx(path: Path, size: int) -> tuple[str, int, int, bytes]:
     else a page of its first paragraphs, headings larger."""
     import io
 
-    from app.extract_worker import open_package, word_paragraphs
+    from app.extract_worker import Refused, open_package, word_paragraphs
 
-    with open_package(path) as package:
+    try:
+        package = open_package(path)
+    except Refused as exc:
+        raise Unreadable(str(exc)) from exc
+    with package:
         names = set(package.namelist())
         for name in ("docProps/thumbnail.jpeg", "docProps/thumbnail.jpg", "docProps/thumbnail.png"):
             if name in names and package.getinfo(name).file_size <= 8 << 20:
@@ -622,6 +694,7 @@ class Thumbnailer:
             self._idle.put(worker)
         self._lock = threading.Lock()
         self._failures: dict[str, str] = {}
+        self._pictureless: set[str] = set()  # fine files with nothing to show
         self._inflight: dict[tuple[str, int], threading.Event] = {}
         self._closed = False
 
@@ -653,6 +726,11 @@ class Thumbnailer:
         """
         with self._lock:
             return self._failures.get(blob_hash)
+
+    def pictureless(self, blob_hash: str) -> bool:
+        """True when the file is fine but has no picture (audio without cover art)."""
+        with self._lock:
+            return blob_hash in self._pictureless
 
     def discard(self, blob_hash: str, size: int) -> None:
         """Removes a cached thumbnail (e.g. one that proved unreadable), so it is made again."""
@@ -763,6 +841,9 @@ class Thumbnailer:
             log.warning("thumbnail of %s failed: %s", source, header["error"])
         if not header.get("ok"):
             self._fail(blob_hash, str(header.get("reason") or f"the {reader} failed"))
+            if header.get("pictureless"):
+                with self._lock:
+                    self._pictureless.add(blob_hash)
             return None
         try:
             return self._store(blob_hash, size, header, pixels)
@@ -829,10 +910,12 @@ class BuildReport:
         made: thumbnails made now; cached: already there.
         failed: (vault path, reason) of each file that could not be thumbnailed.
         not_local: files whose content is only in the bucket (never downloaded here).
+        pictureless: fine files with nothing to show (audio without cover art).
     """
 
     made: int = 0
     cached: int = 0
+    pictureless: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     not_local: int = 0
 
@@ -910,6 +993,8 @@ def build_thumbnails(
                 report.cached += 1
             elif made:
                 report.made += 1
+            elif thumbnailer.pictureless(item.blob_hash):
+                report.pictureless += 1
             else:
                 reason = thumbnailer.failure(item.blob_hash) or "no thumbnail could be made"
                 report.failed.append((item.path, reason))

@@ -83,7 +83,8 @@ def test_which_types_get_thumbnails() -> None:
         assert can_thumbnail(mime), mime
     assert can_thumbnail("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     # Other kinds, vector images, and formats Pillow needs plugins or Ghostscript for.
-    for mime in ("video/mp4", "audio/mpeg", "text/rtf", "image/svg+xml", "image/x-eps"):
+    assert can_thumbnail("video/mp4") and can_thumbnail("audio/mpeg")  # a frame; cover art
+    for mime in ("application/zip", "text/rtf", "image/svg+xml", "image/x-eps"):
         assert not can_thumbnail(mime), mime
     assert not can_thumbnail("image/heic")
 
@@ -522,3 +523,30 @@ def test_a_damaged_word_document_fails_cleanly(
     assert _make(thumbnailer, vault, (blob_hash, mime), 128) is None
     reason = thumbnailer.failure(blob_hash)
     assert reason and "Traceback" not in reason
+
+
+def test_videos_show_a_frame_and_audio_its_cover_art(
+    vault: Vault, thumbnailer: Thumbnailer, corpus: Path
+) -> None:
+    media = corpus / "media"
+    blobs = _import(
+        vault,
+        media / "fixture.mkv",
+        media / "fixture-mjpeg.mov",
+        media / "fixture-id3v2.flac",  # a 256 px cover inside
+        media / "xing.mp3",  # no cover
+    )
+    for name, size in (("fixture.mkv", (128, 71)), ("fixture-mjpeg.mov", (128, 96))):
+        made = _make(thumbnailer, vault, blobs[name], 128)
+        assert made is not None, thumbnailer.failure(blobs[name][0])
+        with Image.open(made) as image:
+            assert image.size == size
+            assert ImageStat.Stat(image.convert("L")).mean[0] > 24  # not a black frame
+    cover = _make(thumbnailer, vault, blobs["fixture-id3v2.flac"], 128)
+    assert cover is not None
+    with Image.open(cover) as image:
+        assert image.size == (128, 128)
+    silent = blobs["xing.mp3"]
+    assert _make(thumbnailer, vault, silent, 128) is None
+    assert thumbnailer.pictureless(silent[0])  # fine, just nothing to show
+    assert not thumbnailer.pictureless(blobs["fixture.mkv"][0])

@@ -119,9 +119,9 @@ def test_cached_thumbnails_load_without_decoding(
 def test_other_kinds_are_none_at_once_and_queue_nothing(
     provider: ThumbnailProvider, vault: Vault, tmp_path: Path
 ) -> None:
-    source = tmp_path / "song.mp3"
-    source.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(64))  # audio: the kind icon
-    blob_hash, mime = _import(vault, source)["song.mp3"]
+    source = tmp_path / "archive.zip"
+    source.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: the kind icon
+    blob_hash, mime = _import(vault, source)["archive.zip"]
     assert provider.pixmap(blob_hash, mime, 96) is None
     assert provider.pixmap("not a hash", "image/png", 96) is None
     assert provider.pixmap(blob_hash, "image/png", 0) is None
