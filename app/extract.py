@@ -74,6 +74,7 @@ class Facts:
         taken_at: when a photo was taken (EXIF DateTimeOriginal); naive unless
             the camera recorded an offset.
         camera: camera make and model from EXIF.
+        duration: length of audio or video in seconds.
         note: why the content is not indexed, in words for the user; "" when
             extraction went fine or there was nothing to extract.
     """
@@ -84,6 +85,7 @@ class Facts:
     height: int | None = None
     taken_at: datetime | None = None
     camera: str | None = None
+    duration: float | None = None
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class Facts:
             "height": self.height,
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
             "camera": self.camera,
+            "duration": self.duration,
             "note": self.note,
         }
 
@@ -115,6 +118,10 @@ class Facts:
         def _str(value: Any) -> str:
             return value if isinstance(value, str) else ""
 
+        def _seconds(value: Any) -> float | None:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            return float(value) if ok and 0 <= value < 1e9 else None
+
         taken_at = None
         if isinstance(data.get("taken_at"), str):
             try:
@@ -128,6 +135,7 @@ class Facts:
             height=_int(data.get("height")),
             taken_at=taken_at,
             camera=_str(data.get("camera")) or None,
+            duration=_seconds(data.get("duration")),
             note=_str(data.get("note")),
         )
 
@@ -167,12 +175,15 @@ def wants_worker(kind: str, mime: str) -> bool:
         mime: the mime type from :func:`app.kinds.detect`.
 
     Returns:
-        True for PDFs, OOXML and ODF documents, and images (dimensions and EXIF);
-        False for plain text (read in-process) and for everything with nothing
-        to extract yet (audio, video, legacy .doc, other).
+        True for PDFs, OOXML and ODF documents, images (dimensions and EXIF),
+        audio and video (duration, and a video's frame size); False for plain
+        text (read in-process) and for everything with nothing to extract yet
+        (legacy .doc, other).
     """
     if kind == "image":
         return mime not in _NO_WORKER_IMAGES
+    if kind in ("audio", "video"):
+        return True
     return mime == "application/pdf" or mime.startswith(_PACKAGE_PREFIXES)
 
 

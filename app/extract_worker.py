@@ -136,11 +136,42 @@ def extract_facts(path: Path, kind: str, mime: str) -> Facts:
     """
     if kind == "image":
         return _image_facts(path)
+    if kind in ("audio", "video"):
+        return _media_facts(path)
     if mime == "application/pdf":
         return _pdf_facts(path)
     if "wordprocessingml" in mime or mime.startswith("application/vnd.ms-word."):
         return _docx_facts(path)
     return _package_facts(path, mime)
+
+
+# --- audio and video -------------------------------------------------------
+
+
+def _media_facts(path: Path) -> Facts:
+    """Duration, and a video's frame size, from the container's headers (no decoding)."""
+    av: Any = importlib.import_module("av")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        # Its message names the file's path; the reason alone says what is wrong.
+        raise Refused(f"the file is damaged ({exc.strerror or 'unreadable'})") from exc
+    with container:
+        duration = container.duration / 1_000_000 if container.duration else None
+        video = next(
+            (
+                s
+                for s in container.streams.video
+                if not s.disposition & av.stream.Disposition.attached_pic
+            ),
+            None,
+        )
+        width = height = None
+        if video is not None and video.codec_context.width:
+            width, height = int(video.codec_context.width), int(video.codec_context.height)
+    if duration is not None and not 0 <= duration < 1e9:
+        duration = None
+    return Facts(duration=duration, width=width, height=height)
 
 
 # --- PDF -------------------------------------------------------------------

@@ -638,7 +638,7 @@ class _ImportJob:
                 "device": self.device,
                 "width": facts.width,
                 "height": facts.height,
-                "duration": None,
+                "duration": facts.duration,
                 "pages": facts.pages,
                 "taken_at": facts.taken_at,
                 "index_note": facts.note,

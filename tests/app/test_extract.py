@@ -17,6 +17,7 @@ import pytest
 
 from app.extract import Extractor, Facts, extract_plain_text, wants_worker
 from app.kinds import HEAD_BYTES, detect
+from app.vault import Vault
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(
@@ -303,7 +304,9 @@ def test_missing_text_file_gives_a_note(tmp_path: Path) -> None:
 
 def test_nothing_to_extract_needs_no_worker(tmp_path: Path) -> None:
     with Extractor() as extractor:
-        assert extractor.extract(tmp_path / "song.mp3", "audio", "audio/mpeg") == Facts()
+        assert (
+            extractor.extract(tmp_path / "data.bin", "other", "application/octet-stream") == Facts()
+        )
         assert extractor.worker_pids() == []
 
 
@@ -321,7 +324,8 @@ def test_nothing_to_extract_needs_no_worker(tmp_path: Path) -> None:
         ("image", "image/svg+xml", False),
         ("document", "text/plain", False),
         ("document", "application/msword", False),
-        ("video", "video/mp4", False),
+        ("video", "video/mp4", True),
+        ("audio", "audio/mpeg", True),
         ("other", "application/octet-stream", False),
     ],
 )
@@ -339,3 +343,24 @@ def _write_png(path: Path) -> None:
     from PIL import Image
 
     Image.new("RGB", (3, 2), "red").save(path)
+
+
+@needs_corpus
+def test_audio_and_video_facts(extractor: Extractor, tmp_path: Path) -> None:
+    video = _extract(extractor, _copy("media/fixture-mjpeg.mov", tmp_path))
+    assert (video.width, video.height, video.duration) == (640, 480, 1.5)
+    audio = _extract(extractor, _copy("media/example.opus", tmp_path))
+    assert audio.duration == pytest.approx(12.72, abs=0.01) and audio.width is None
+    # Cover art is a picture stream, not a video: no frame size.
+    cover = _extract(extractor, _copy("media/fixture-id3v2.flac", tmp_path))
+    assert cover.duration == pytest.approx(1.0, abs=0.01) and cover.width is None
+    broken = _extract(extractor, _copy("broken/too-short.mp3", tmp_path))
+    assert broken.duration is None and "damaged" in broken.note
+    assert str(tmp_path) not in broken.note
+
+
+@needs_corpus
+def test_imported_media_keeps_its_duration(vault: Vault) -> None:
+    (file_id,) = vault.import_paths([CORPUS / "media/fixture-mjpeg.mov"]).file_ids
+    version = vault.file_info(file_id).version
+    assert (version.width, version.height, version.duration) == (640, 480, 1.5)
