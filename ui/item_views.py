@@ -366,9 +366,10 @@ class GridDelegate(NameDelegate):
         thumb = index.data(ItemRole.THUMBNAIL) if not item.is_folder else None
         if isinstance(thumb, QPixmap) and not thumb.isNull():
             logical = thumb.size() / max(thumb.devicePixelRatio(), 1.0)
-            target = QRect(
-                QPoint(0, 0), logical.scaled(image.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            )
+            if logical.width() > image.width() or logical.height() > image.height():
+                logical = logical.scaled(image.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            # A picture smaller than the cell keeps its size, as in a file manager.
+            target = QRect(QPoint(0, 0), logical)
             target.moveCenter(image.center())
             painter.drawPixmap(target, thumb)
         else:
