@@ -148,14 +148,22 @@ def extract_facts(path: Path, kind: str, mime: str) -> Facts:
 # --- audio and video -------------------------------------------------------
 
 
-def _media_facts(path: Path) -> Facts:
-    """Duration, and a video's frame size, from the container's headers (no decoding)."""
+def open_media(path: Path) -> tuple[Any, Any]:
+    """PyAV and the container at ``path`` (close it); :class:`Refused` if damaged.
+
+    PyAV is imported by name: only workers load FFmpeg.
+    """
     av: Any = importlib.import_module("av")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        return av, av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         # Its message names the file's path; the reason alone says what is wrong.
         raise Refused(f"the file is damaged ({exc.strerror or 'unreadable'})") from exc
+
+
+def _media_facts(path: Path) -> Facts:
+    """Duration, and a video's frame size, from the container's headers (no decoding)."""
+    av, container = open_media(path)
     with container:
         duration = container.duration / 1_000_000 if container.duration else None
         video = next(

@@ -25,7 +25,6 @@ No Qt here: :mod:`ui.thumbnails` wraps this for the window.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
@@ -297,12 +296,12 @@ def _render_media(path: Path, size: int) -> tuple[str, int, int, bytes]:
 
     from PIL import ImageStat
 
-    av: Any = importlib.import_module("av")
+    from app.extract_worker import Refused, open_media
+
     try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        # Its message names the file's path; the reason alone says what is wrong.
-        raise Unreadable(f"the file is damaged ({exc.strerror or 'unreadable'})") from exc
+        av, container = open_media(path)
+    except Refused as exc:
+        raise Unreadable(str(exc)) from exc
     with container:
         for stream in container.streams:
             if stream.disposition & av.stream.Disposition.attached_pic:

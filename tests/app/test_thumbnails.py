@@ -21,6 +21,7 @@ from PIL import Image, ImageChops, ImageOps, ImageStat
 from app.kinds import HEAD_BYTES, detect
 from app.thumbnails import MAX_SIZE, Thumbnailer, can_thumbnail, thumbnail_dir
 from app.vault import Vault
+from tests.helpers.vaults import import_blobs
 
 TIMEOUT = 3.0
 SLACK = 10.0  # worker start-up on a loaded machine
@@ -43,17 +44,6 @@ while not thumbnailer.worker_pids():
 print(thumbnailer.worker_pids()[0], flush=True)
 time.sleep(120)
 """
-
-
-def _import(vault: Vault, *paths: Path) -> dict[str, tuple[str, str]]:
-    """Imports files into the vault; returns name -> (blob hash, mime)."""
-    report = vault.import_paths(list(paths))
-    assert not report.failed, report.failed
-    found = {}
-    for file_id in report.file_ids:
-        info = vault.file_info(file_id)
-        found[info.name] = (info.version.blob_hash, info.mime)
-    return found
 
 
 def _mime(path: Path) -> str:
@@ -92,7 +82,7 @@ def test_which_types_get_thumbnails() -> None:
 def test_big_images_and_pdfs_fit_the_size_with_their_aspect(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path
 ) -> None:
-    blobs = _import(
+    blobs = import_blobs(
         vault,
         corpus / "images/jpeg420exif.jpg",  # 2048x1536: decoded in JPEG draft mode
         corpus / "images/itxt_chunks.png",  # 2400x2000
@@ -120,7 +110,7 @@ def test_big_images_and_pdfs_fit_the_size_with_their_aspect(
 def test_small_images_are_not_enlarged(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path
 ) -> None:
-    blobs = _import(vault, corpus / "images/hopper.jpg")
+    blobs = import_blobs(vault, corpus / "images/hopper.jpg")
     path = _make(thumbnailer, vault, blobs["hopper.jpg"], 512)
     assert path is not None
     with Image.open(path) as thumb:
@@ -139,7 +129,7 @@ def test_exif_orientation_is_applied(
     source = tmp_path / "outside" / "rotated.jpg"
     source.parent.mkdir()
     picture.save(source, "JPEG", exif=exif, quality=95)
-    blobs = _import(vault, source)
+    blobs = import_blobs(vault, source)
 
     path = _make(thumbnailer, vault, blobs["rotated.jpg"], 100)
     assert path is not None
@@ -180,7 +170,7 @@ def _difference(a: Image.Image, b: Image.Image) -> float:
 def test_transparency_is_kept_as_png_and_opaque_images_become_jpeg(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path
 ) -> None:
-    blobs = _import(vault, corpus / "images/transparent.png", corpus / "images/hopper.png")
+    blobs = import_blobs(vault, corpus / "images/transparent.png", corpus / "images/hopper.png")
     transparent = _make(thumbnailer, vault, blobs["transparent.png"], 64)
     opaque = _make(thumbnailer, vault, blobs["hopper.png"], 64)
     assert transparent is not None and transparent.suffix == ".png"
@@ -194,7 +184,7 @@ def test_transparency_is_kept_as_png_and_opaque_images_become_jpeg(
 def test_thumbnails_are_made_once_and_reused(
     vault: Vault, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blobs = _import(vault, corpus / "images/flower.jpg")
+    blobs = import_blobs(vault, corpus / "images/flower.jpg")
     blob_hash, mime = blobs["flower.jpg"]
     source = vault.blobs.path(blob_hash)
     with Thumbnailer(vault.paths.cache, workers=1, timeout=TIMEOUT) as first:
@@ -225,7 +215,7 @@ def _no_worker(*args: object) -> None:
 def test_concurrent_requests_for_one_thumbnail_decode_it_once(
     vault: Vault, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blobs = _import(vault, corpus / "images/jpeg420exif.jpg")
+    blobs = import_blobs(vault, corpus / "images/jpeg420exif.jpg")
     blob_hash, mime = blobs["jpeg420exif.jpg"]
     from app import thumbnails
 
@@ -256,7 +246,7 @@ def test_concurrent_requests_for_one_thumbnail_decode_it_once(
 def test_other_kinds_and_evicted_blobs_get_none_without_a_worker(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path, tmp_path: Path
 ) -> None:
-    blobs = _import(vault, corpus / "images/image.svg", corpus / "pdf/crazyones.pdf")
+    blobs = import_blobs(vault, corpus / "images/image.svg", corpus / "pdf/crazyones.pdf")
     svg_hash, _ = blobs["image.svg"]
     assert _make(thumbnailer, vault, blobs["image.svg"], 128) is None
     assert thumbnailer.failure(svg_hash) is None  # not a failure: the kind icon stands in
@@ -281,8 +271,8 @@ def test_damaged_and_hostile_files_fail_cleanly_with_a_reason(
         "oom-8ed3316a4109213ca96fb8a256a0bfefdece1461.icns": "too many pixels",
         "unreadablemetadata.pdf": "no pages",
     }
-    blobs = _import(vault, *(corpus / "broken" / name for name in expected))
-    blobs.update(_import(vault, corpus / "pdf/encrypted-file.pdf"))
+    blobs = import_blobs(vault, *(corpus / "broken" / name for name in expected))
+    blobs.update(import_blobs(vault, corpus / "pdf/encrypted-file.pdf"))
     expected["encrypted-file.pdf"] = "encrypted"
     for name, words in expected.items():
         started = time.monotonic()
@@ -297,7 +287,7 @@ def test_damaged_and_hostile_files_fail_cleanly_with_a_reason(
 def test_a_slow_file_is_cut_off_remembered_and_the_worker_replaced(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path
 ) -> None:
-    blobs = _import(vault, corpus / SLOW_PDF, corpus / "images/flower.jpg")
+    blobs = import_blobs(vault, corpus / SLOW_PDF, corpus / "images/flower.jpg")
     slow = blobs["test_2548.pdf"]
     started = time.monotonic()
     assert _make(thumbnailer, vault, slow, 128) is None
@@ -321,7 +311,7 @@ def test_a_slow_file_is_cut_off_remembered_and_the_worker_replaced(
 def test_a_crashed_worker_is_reported_and_replaced(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path
 ) -> None:
-    blobs = _import(vault, corpus / SLOW_PDF, corpus / "images/flower.jpg")
+    blobs = import_blobs(vault, corpus / SLOW_PDF, corpus / "images/flower.jpg")
     slow = blobs["test_2548.pdf"]
     results: list[Path | None] = []
     asking = threading.Thread(target=lambda: results.append(_make(thumbnailer, vault, slow, 128)))
@@ -367,7 +357,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path, corpus: Path) -> None:
 
 
 def test_close_stops_a_running_request_without_blaming_the_file(vault: Vault, corpus: Path) -> None:
-    blobs = _import(vault, corpus / SLOW_PDF)
+    blobs = import_blobs(vault, corpus / SLOW_PDF)
     slow = blobs["test_2548.pdf"]
     thumbnailer = Thumbnailer(vault.paths.cache, workers=1, timeout=30.0)
     results: list[Path | None] = []
@@ -483,7 +473,7 @@ def test_text_and_word_documents_get_a_page_of_their_first_lines(
 ) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("# Shopping\n\n- bread\n- olive oil\n\tindented\n" * 20)
-    blobs = _import(
+    blobs = import_blobs(
         vault,
         notes,
         corpus / "office/IllustrativeCases.docx",
@@ -517,7 +507,7 @@ def test_a_damaged_word_document_fails_cleanly(
     with zipfile.ZipFile(fake, "w") as package:
         package.writestr("[Content_Types].xml", "<Types/>")
         package.writestr("word/document.xml", "<w:document")  # cut short
-    blobs = _import(vault, fake)
+    blobs = import_blobs(vault, fake)
     blob_hash, _ = blobs["fake.docx"]
     mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert _make(thumbnailer, vault, (blob_hash, mime), 128) is None
@@ -529,7 +519,7 @@ def test_videos_show_a_frame_and_audio_its_cover_art(
     vault: Vault, thumbnailer: Thumbnailer, corpus: Path
 ) -> None:
     media = corpus / "media"
-    blobs = _import(
+    blobs = import_blobs(
         vault,
         media / "fixture.mkv",
         media / "fixture-mjpeg.mov",

@@ -18,3 +18,14 @@ def add_file(vault: Vault, tmp_path: Path, name: str, data: bytes, folder_id: in
     report = vault.import_paths([source], folder_id)
     assert report.ok and report.imported == 1, report
     return report.file_ids[0]
+
+
+def import_blobs(vault: Vault, *paths: Path) -> dict[str, tuple[str, str]]:
+    """Import files into the vault's top; returns name -> (blob hash, mime)."""
+    report = vault.import_paths(list(paths))
+    assert not report.failed, report.failed
+    found = {}
+    for file_id in report.file_ids:
+        info = vault.file_info(file_id)
+        found[info.name] = (info.version.blob_hash, info.mime)
+    return found

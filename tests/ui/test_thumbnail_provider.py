@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.thumbnails import Thumbnailer
 from app.vault import Vault
+from tests.helpers.vaults import import_blobs
 from ui import thumbnails as provider_module
 from ui.thumbnails import NOT_LOCAL, ThumbnailProvider
 
@@ -30,17 +31,6 @@ def provider(vault: Vault, qtbot: QtBot) -> Iterator[ThumbnailProvider]:
     made.shutdown()
 
 
-def _import(vault: Vault, *paths: Path) -> dict[str, tuple[str, str]]:
-    """Imports files; returns name -> (blob hash, mime)."""
-    report = vault.import_paths(list(paths))
-    assert not report.failed, report.failed
-    found = {}
-    for file_id in report.file_ids:
-        info = vault.file_info(file_id)
-        found[info.name] = (info.version.blob_hash, info.mime)
-    return found
-
-
 def _wait_idle(qtbot: QtBot, provider: ThumbnailProvider) -> None:
     qtbot.waitUntil(lambda: provider.pending == 0, timeout=WAIT_MS)
 
@@ -48,7 +38,7 @@ def _wait_idle(qtbot: QtBot, provider: ThumbnailProvider) -> None:
 def test_none_first_then_ready_then_a_sharp_hidpi_pixmap(
     qtbot: QtBot, provider: ThumbnailProvider, vault: Vault, corpus: Path
 ) -> None:
-    blob_hash, mime = _import(vault, corpus / "images/flower.jpg")["flower.jpg"]  # 480x360
+    blob_hash, mime = import_blobs(vault, corpus / "images/flower.jpg")["flower.jpg"]  # 480x360
     provider.set_device_pixel_ratio(2.0)
     with qtbot.waitSignal(provider.ready, timeout=WAIT_MS) as blocker:
         assert provider.pixmap(blob_hash, mime, 96) is None
@@ -76,7 +66,7 @@ def test_none_first_then_ready_then_a_sharp_hidpi_pixmap(
 def test_a_pdf_page_gets_a_thumbnail(
     qtbot: QtBot, provider: ThumbnailProvider, vault: Vault, corpus: Path
 ) -> None:
-    blob_hash, mime = _import(vault, corpus / "pdf/crazyones.pdf")["crazyones.pdf"]
+    blob_hash, mime = import_blobs(vault, corpus / "pdf/crazyones.pdf")["crazyones.pdf"]
     provider.set_device_pixel_ratio(1.0)
     with qtbot.waitSignal(provider.ready, timeout=WAIT_MS):
         assert provider.pixmap(blob_hash, mime, 128) is None
@@ -87,7 +77,7 @@ def test_a_pdf_page_gets_a_thumbnail(
 def test_cached_thumbnails_load_without_decoding(
     qtbot: QtBot, vault: Vault, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blob_hash, mime = _import(vault, corpus / "images/flower.jpg")["flower.jpg"]
+    blob_hash, mime = import_blobs(vault, corpus / "images/flower.jpg")["flower.jpg"]
     on_disk = provider_module.disk_size(100)
     assert on_disk == 128
     with Thumbnailer(vault.paths.cache, workers=1) as earlier_session:
@@ -121,7 +111,7 @@ def test_other_kinds_are_none_at_once_and_queue_nothing(
 ) -> None:
     source = tmp_path / "archive.zip"
     source.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: the kind icon
-    blob_hash, mime = _import(vault, source)["archive.zip"]
+    blob_hash, mime = import_blobs(vault, source)["archive.zip"]
     assert provider.pixmap(blob_hash, mime, 96) is None
     assert provider.pixmap("not a hash", "image/png", 96) is None
     assert provider.pixmap(blob_hash, "image/png", 0) is None
@@ -132,7 +122,7 @@ def test_other_kinds_are_none_at_once_and_queue_nothing(
 def test_broken_and_evicted_files_resolve_to_none_once(
     qtbot: QtBot, provider: ThumbnailProvider, vault: Vault, corpus: Path
 ) -> None:
-    blobs = _import(vault, corpus / "broken/truncated_jpeg.jpg", corpus / "images/hopper.png")
+    blobs = import_blobs(vault, corpus / "broken/truncated_jpeg.jpg", corpus / "images/hopper.png")
     broken_hash, broken_mime = blobs["truncated_jpeg.jpg"]
     with qtbot.waitSignal(provider.unavailable, timeout=WAIT_MS) as blocker:
         assert provider.pixmap(broken_hash, broken_mime, 64) is None
@@ -159,7 +149,7 @@ def test_forget_pending_drops_queued_work(
     qtbot: QtBot, provider: ThumbnailProvider, vault: Vault, corpus: Path
 ) -> None:
     names = ["hopper.jpg", "hopper.png", "hopper.bmp", "hopper.tif", "flower.jpg", "hopper.webp"]
-    blobs = _import(vault, *(corpus / "images" / name for name in names))
+    blobs = import_blobs(vault, *(corpus / "images" / name for name in names))
     seen: list[str] = []
     provider.ready.connect(seen.append)
     provider.unavailable.connect(seen.append)
@@ -186,7 +176,7 @@ def test_newest_requests_start_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     names = ["hopper.jpg", "hopper.png", "hopper.bmp", "hopper.tif"]
-    blobs = _import(vault, *(corpus / "images" / name for name in names))
+    blobs = import_blobs(vault, *(corpus / "images" / name for name in names))
     monkeypatch.setattr(provider_module, "LOAD_PARALLEL", 1)
     monkeypatch.setattr(provider_module, "MAKE_PARALLEL", 1)
     started: list[str] = []
@@ -211,7 +201,7 @@ def test_memory_cache_is_bounded_least_recently_used_first(
     qtbot: QtBot, provider: ThumbnailProvider, vault: Vault, corpus: Path
 ) -> None:
     names = ["hopper.jpg", "hopper.png", "hopper.bmp"]
-    blobs = _import(vault, *(corpus / "images" / name for name in names))
+    blobs = import_blobs(vault, *(corpus / "images" / name for name in names))
     provider.set_device_pixel_ratio(1.0)
     for name in names:
         with qtbot.waitSignal(provider.ready, timeout=WAIT_MS):
@@ -237,7 +227,7 @@ def test_memory_cache_is_bounded_least_recently_used_first(
 def test_an_unreadable_cache_file_is_made_again(
     qtbot: QtBot, provider: ThumbnailProvider, vault: Vault, corpus: Path
 ) -> None:
-    blob_hash, mime = _import(vault, corpus / "images/flower.jpg")["flower.jpg"]
+    blob_hash, mime = import_blobs(vault, corpus / "images/flower.jpg")["flower.jpg"]
     provider.set_device_pixel_ratio(1.0)
     # What a power cut can leave behind: the name without the content.
     target = provider.thumbnailer.path(blob_hash, provider_module.disk_size(80))
@@ -253,7 +243,7 @@ def test_an_unreadable_cache_file_is_made_again(
 def test_shutdown_is_quick_with_a_slow_file_in_flight_and_idempotent(
     qtbot: QtBot, vault: Vault, corpus: Path
 ) -> None:
-    blobs = _import(vault, corpus / "broken/test_2548.pdf", corpus / "images/flower.jpg")
+    blobs = import_blobs(vault, corpus / "broken/test_2548.pdf", corpus / "images/flower.jpg")
     provider = ThumbnailProvider(vault)
     seen: list[str] = []
     provider.ready.connect(seen.append)
