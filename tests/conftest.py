@@ -40,13 +40,18 @@ def vault_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     yield home
 
 
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    """``../shared/corpus``: real files, valid and broken, from other projects' tests."""
+def corpus_path() -> Path:
+    """``../shared/corpus``; the calling test is skipped where it is not there."""
     path = Path(__file__).resolve().parents[2] / "shared" / "corpus"
     if not path.is_dir():
         pytest.skip(f"the shared corpus is not at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """``../shared/corpus``: real files, valid and broken, from other projects' tests."""
+    return corpus_path()
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ from app.browse import Sort, Source
 from app.remote import RemoteConfig, save_remote
 from app.vault import Vault
 from storage.s3_client import RemoteSpec
+from tests.conftest import corpus_path
 from tests.helpers.windows import listed, names, open_window
 from ui import item_model as item_model_module
 from ui.folder_tree import NodeKind, TreeRole
@@ -46,7 +47,6 @@ from ui.main_window import (
 )
 from ui.tasks import TaskManager
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 WAIT = 15_000
 
 
@@ -284,7 +284,7 @@ def _add_tag(vault: Vault, name: str, file_ids: list[int]) -> int:
 def test_tree_places_fill_the_list(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     _fill(vault, tmp_path)
     photos = vault.resolve_folder("/Photos")
-    beach = _import(vault, photos, CORPUS / "images" / "flower.jpg")[0]
+    beach = _import(vault, photos, corpus_path() / "images" / "flower.jpg")[0]
     vault.rename_file(beach, "beach.jpg")
     _add_tag(vault, "Holiday", [beach])
     vault.set_favorite([vault.require_file("/notes.txt")], True)
@@ -460,8 +460,8 @@ def test_grid_thumbnails_and_size_slider(qtbot: QtBot, vault: Vault, tmp_path: P
     _import(
         vault,
         vault.root_id,
-        CORPUS / "images" / "flower.jpg",
-        CORPUS / "media" / "example.opus",
+        corpus_path() / "images" / "flower.jpg",
+        corpus_path() / "media" / "example.opus",
     )
     window = open_window(qtbot, vault, active=True)
     window.set_view_mode(GRID)
@@ -543,7 +543,7 @@ def _sortable(vault: Vault, tmp_path: Path) -> tuple[int, int]:
         source.mkdir()
         for name, corpus_name, mtime in specs:
             path = source / name  # a renamed copy in tmp_path: the name decides the order
-            shutil.copyfile(CORPUS / corpus_name, path)
+            shutil.copyfile(corpus_path() / corpus_name, path)
             os.utime(path, (mtime, mtime))
         _import(vault, folder, *sorted(source.iterdir()))
     return a, b

@@ -25,16 +25,21 @@ from app.browse import Source
 from app.errors import NotFound
 from app.importer import ImportProgress
 from app.vault import Vault
+from tests.conftest import corpus_path
 from tests.helpers.windows import listed, names, open_window
 from ui.folder_tree import NodeKind, items_mime_data
 from ui.main_window import GRID, LIST, MainWindow
 from ui.transfers import Transfer, TransferRole, TransferState
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 WAIT = 20_000
-PHOTO = CORPUS / "images" / "flower.jpg"
-PDF = CORPUS / "pdf" / "crazyones.pdf"
-SONG = CORPUS / "media" / "xing.mp3"
+PHOTO = "images/flower.jpg"  # in the shared corpus
+PDF = "pdf/crazyones.pdf"
+SONG = "media/xing.mp3"
+
+
+def _corpus(name: str) -> Path:
+    """A file of the shared corpus, read in place (the test is skipped without it)."""
+    return corpus_path() / name
 
 
 @pytest.fixture
@@ -116,7 +121,7 @@ def _outside_tree(tmp_path: Path) -> Path:
     (top / "Day 2").mkdir(parents=True)
     (top / "itinerary.txt").write_text("day 1: lake\nday 2: hills\n", encoding="utf-8")
     (top / "Day 2" / "notes.txt").write_text("windy\n", encoding="utf-8")
-    os.symlink(PHOTO, top / "Day 2" / "lake.jpg")  # read in place, through a link
+    os.symlink(_corpus(PHOTO), top / "Day 2" / "lake.jpg")  # read in place, through a link
     return top
 
 
@@ -133,7 +138,11 @@ def test_files_and_a_folder_dropped_on_the_view_are_imported_here(
     view = window.current_view()
     assert view.dragEnabled() and view.viewport().acceptDrops()
 
-    drop = _drop(window.current_view(), _urls(PHOTO, PDF, trip), _empty_spot(window.current_view()))
+    drop = _drop(
+        window.current_view(),
+        _urls(_corpus(PHOTO), _corpus(PDF), trip),
+        _empty_spot(window.current_view()),
+    )
     assert drop.isAccepted()
     assert drop.dropAction() == Qt.DropAction.CopyAction  # the file manager keeps its files
     transfer = _last_transfer(qtbot, window, 1)
@@ -159,7 +168,7 @@ def test_files_and_a_folder_dropped_on_the_view_are_imported_here(
     # Another file of a name taken: both are kept (the import's default), nothing is lost.
     other = tmp_path / "other" / "flower.jpg"
     other.parent.mkdir()
-    other.write_bytes(PHOTO.read_bytes() + b"\x00other")
+    other.write_bytes(_corpus(PHOTO).read_bytes() + b"\x00other")
     _drop(window.current_view(), _urls(other), _empty_spot(window.current_view()))
     transfer = _last_transfer(qtbot, window, 2)
     assert transfer.state is TransferState.DONE, transfer.error
@@ -175,7 +184,11 @@ def test_drop_on_a_folder_item_imports_into_it(
     vault.makedirs("/Photos")
     window = open_window(qtbot, vault)
     window.set_view_mode(mode)
-    _drop(window.current_view(), _urls(SONG, PHOTO), _spot_of(window, "Music"))
+    _drop(
+        window.current_view(),
+        _urls(_corpus(SONG), _corpus(PHOTO)),
+        _spot_of(window, "Music"),
+    )
     transfer = _last_transfer(qtbot, window, 1)
     assert transfer.state is TransferState.DONE, transfer.error
     assert window.model.folder_id == vault.root_id  # the window stays where it is
@@ -190,11 +203,11 @@ def test_drop_on_a_folder_item_imports_into_it(
 def test_single_file_on_a_file_becomes_a_new_version(
     qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
 ) -> None:
-    report = vault.import_paths([PHOTO], vault.root_id)
+    report = vault.import_paths([_corpus(PHOTO)], vault.root_id)
     file_id = report.file_ids[0]
     assert len(vault.versions(file_id)) == 1
     edited = tmp_path / "flower-edited.jpg"
-    edited.write_bytes(PHOTO.read_bytes() + b"\x00edited")
+    edited.write_bytes(_corpus(PHOTO).read_bytes() + b"\x00edited")
     window = open_window(qtbot, vault)
     window.set_view_mode(mode)
 
@@ -206,7 +219,7 @@ def test_single_file_on_a_file_becomes_a_new_version(
     assert window.model.item(0).size == edited.stat().st_size
 
     # Two files onto a file are imported next to it instead (no version of two files).
-    _drop(window.current_view(), _urls(edited, PDF), _spot_of(window, "flower.jpg"))
+    _drop(window.current_view(), _urls(edited, _corpus(PDF)), _spot_of(window, "flower.jpg"))
     transfer = _last_transfer(qtbot, window, 2)
     assert transfer.state is TransferState.DONE, transfer.error
     assert len(vault.versions(file_id)) == 2
@@ -218,7 +231,7 @@ def test_internal_drag_onto_a_folder_moves_and_ctrl_copies(
     qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
 ) -> None:
     archive = vault.makedirs("/Archive")
-    report = vault.import_paths([PHOTO, PDF, SONG], vault.root_id)
+    report = vault.import_paths([_corpus(PHOTO), _corpus(PDF), _corpus(SONG)], vault.root_id)
     photo_id, pdf_id, song_id = report.file_ids
     window = open_window(qtbot, vault)
     window.set_view_mode(mode)
@@ -281,7 +294,7 @@ def _tree_drop(
 def test_drops_on_the_tree_are_carried_out(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
     photos = vault.makedirs("/Photos")
     backup = vault.makedirs("/Backup")
-    report = vault.import_paths([PHOTO, PDF, SONG], vault.root_id)
+    report = vault.import_paths([_corpus(PHOTO), _corpus(PDF), _corpus(SONG)], vault.root_id)
     photo_id, pdf_id, song_id = report.file_ids
     window = open_window(qtbot, vault)
     model = window.tree_model
