@@ -25,17 +25,12 @@ No Qt here: :mod:`ui.thumbnails` wraps this for the window.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import multiprocessing
 import os
-import queue
 import re
-import signal
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,12 +38,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.extract_worker import load_pymupdf
-from app.processes import allow_cpu, brief, die_with_parent, limit_resources
+from app.processes import brief
+from app.workers import NoWorker, WorkerFailed, WorkerPool, damaged
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.context import SpawnProcess
-
     from PIL import Image as PILImage
 
     from app.core import VaultBase
@@ -124,9 +117,7 @@ _PILLOW_FORMATS = (
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
 _ORIENTATION = 0x0112
-_MAX_REQUEST = 64 * 1024
 _MAX_REPLY = MAX_SIZE * MAX_SIZE * 4 + 64 * 1024
-_START_TIMEOUT = 60.0  # a fresh interpreter on a busy machine; not the file's time
 
 
 def can_thumbnail(mime: str) -> bool:
@@ -162,50 +153,14 @@ def thumbnail_dir(cache_dir: Path, size: int) -> Path:
     return cache_dir / "thumbnails" / str(size)
 
 
-class _WorkerFailed(Exception):
-    """A worker could not produce an answer; the message is the reason for the user."""
-
-
-class _NoWorker(_WorkerFailed):
-    """No worker could be started: this computer's trouble, not the file's."""
-
-
 # --- the worker process -----------------------------------------------------
 
 
-def _serve(conn: Connection, parent: int, memory_limit: int, cpu_seconds: int) -> None:
-    """The body of a worker process: limits itself, then renders requests until EOF."""
-    die_with_parent(parent)
-    # Ctrl+C in a terminal reaches the whole process group; the parent decides
-    # when a worker ends, so a file is never blamed for the user's keypress.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Decoders print warnings about damaged files; nobody reads them.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    limit_resources(memory_limit)
-    warnings.simplefilter("ignore")  # DecompressionBombWarning & co.: the error is what counts
+def handle(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """A worker's job (:data:`app.workers.Handler`): one thumbnail's raw pixels."""
     try:
-        conn.send_bytes(b'{"ready": true}')
-        while True:
-            try:
-                line = conn.recv_bytes(_MAX_REQUEST)
-            except (EOFError, OSError):
-                return
-            allow_cpu(cpu_seconds)
-            header, pixels = _answer(line)
-            conn.send_bytes(json.dumps(header).encode("utf-8") + b"\n" + pixels)
-            if header.get("restart"):
-                return
-    except (EOFError, OSError):  # the parent went away mid-answer
-        return
-
-
-def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
-    try:
-        request = json.loads(line)
         path, mime, size = Path(request["path"]), str(request["mime"]), int(request["size"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         return {"ok": False, "reason": "the request was malformed", "error": repr(exc)}, b""
     what = _what(mime)
     try:
@@ -214,20 +169,13 @@ def _answer(line: bytes) -> tuple[dict[str, Any], bytes]:
         return {"ok": False, "reason": str(exc), "pictureless": True}, b""
     except Unreadable as exc:
         return {"ok": False, "reason": str(exc)}, b""
-    except ImportError as exc:
-        # A half-imported decoder (typically the memory limit is too low for
-        # its libraries) poisons this interpreter: start afresh.
-        reason = f"the {what} reader could not start ({brief(exc)})"
-        return {"ok": False, "reason": reason, "error": repr(exc), "restart": True}, b""
     except MemoryError:
         reason = f"the {what} needs more memory than a thumbnail may use"
         return {"ok": False, "reason": reason, "restart": True}, b""
-    except OSError as exc:
-        if exc.errno is not None:  # a real I/O error, not a decoder's complaint
-            return {"ok": False, "reason": f"the file could not be read ({exc.strerror})"}, b""
-        return _damaged(what, exc), b""
+    except ImportError:
+        raise  # the pool's answer: restart a worker whose decoder did not load
     except Exception as exc:  # any other decoder error means a damaged file
-        return _damaged(what, exc), b""
+        return damaged(what, exc), b""
     header = {"ok": True, "mode": mode, "width": width, "height": height}
     return header, pixels
 
@@ -239,14 +187,6 @@ def _what(mime: str) -> str:
     if mime.startswith(("video/", "audio/")):
         return "file"
     return "image"
-
-
-def _damaged(what: str, exc: BaseException) -> dict[str, Any]:
-    return {
-        "ok": False,
-        "reason": f"the {what} is damaged ({brief(exc)})",
-        "error": f"{type(exc).__name__}: {exc}"[:500],
-    }
 
 
 class Unreadable(Exception):
@@ -514,129 +454,6 @@ def _final_pixels(image: PILImage.Image) -> tuple[str, int, int, bytes]:
 # --- this process's side -----------------------------------------------------
 
 
-class _Worker:
-    """One worker process, started lazily and replaced after any failure.
-
-    :meth:`run` is called by one thread at a time (:class:`Thumbnailer` hands
-    workers out through a queue); :meth:`retire` may be called from any thread.
-    """
-
-    def __init__(
-        self, memory_limit: int, cpu_seconds: int, launch: Callable[[SpawnProcess], None]
-    ) -> None:
-        self._memory_limit = memory_limit
-        self._launch = launch
-        self._cpu_seconds = cpu_seconds
-        self._lock = threading.Lock()
-        self._proc: SpawnProcess | None = None
-        self._conn: Connection | None = None
-        self._retired = threading.Event()
-
-    @property
-    def pid(self) -> int | None:
-        """The process id of the running worker, or None."""
-        proc = self._proc
-        return proc.pid if proc is not None and proc.is_alive() else None
-
-    def run(self, request: dict[str, Any], timeout: float, reader: str) -> tuple[Any, bytes]:
-        """Sends one request; returns the answer's header and pixels.
-
-        Raises:
-            _WorkerFailed: time-out, crash or nonsense; the worker is gone.
-        """
-        conn = self._connection()
-        try:
-            conn.send_bytes(json.dumps(request).encode("utf-8"))
-            if not conn.poll(timeout):
-                self.stop()
-                raise _WorkerFailed(f"the {reader} stopped after {timeout:g} s")
-            answer = conn.recv_bytes(_MAX_REPLY)
-        except (EOFError, OSError) as exc:
-            code = self.stop()
-            log.warning("thumbnail worker died on %s (exit %s)", request["path"], code)
-            reason = f"the {reader} stopped unexpectedly (it crashed or ran out of memory)"
-            raise _WorkerFailed(reason) from exc
-        head, _, pixels = answer.partition(b"\n")
-        try:
-            header = json.loads(head)
-            if not isinstance(header, dict):
-                raise TypeError("the header is not an object")
-        except (ValueError, TypeError) as exc:
-            self.stop()
-            log.error("thumbnail worker sent a malformed answer for %s", request["path"])
-            raise _WorkerFailed(f"the {reader} failed") from exc
-        if header.get("restart"):
-            self.stop()  # its interpreter state is suspect (MemoryError, broken import)
-        return header, pixels
-
-    def _connection(self) -> Connection:
-        with self._lock:
-            if self._retired.is_set():
-                raise _NoWorker("the thumbnailer is closed")
-            if self._proc is not None and self._proc.is_alive() and self._conn is not None:
-                return self._conn
-        self.stop()
-        context = multiprocessing.get_context("spawn")
-        parent_end, child_end = context.Pipe(duplex=True)
-        proc = context.Process(
-            target=_serve,
-            args=(child_end, os.getpid(), self._memory_limit, self._cpu_seconds),
-            name="thumbnail-worker",
-            daemon=True,
-        )
-        try:
-            self._launch(proc)
-        except (OSError, RuntimeError) as exc:  # RuntimeError: the launcher was shut down
-            parent_end.close()
-            raise _NoWorker(f"no thumbnail worker could be started ({exc})") from exc
-        finally:
-            # Only the child holds its end now, so its death is an EOF here.
-            child_end.close()
-        with self._lock:
-            self._proc, self._conn = proc, parent_end
-            retired = self._retired.is_set()
-        if retired:  # close() ran while this one was starting
-            self.stop()
-            raise _NoWorker("the thumbnailer is closed")
-        try:
-            ready = parent_end.poll(_START_TIMEOUT) and parent_end.recv_bytes(_MAX_REQUEST)
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
-            self.stop()
-            raise _NoWorker("the thumbnail worker did not start")
-        return parent_end
-
-    def retire(self) -> None:
-        """Kills the process and starts no other (any thread).
-
-        Only the process: a :meth:`run` waiting on it sees EOF and cleans up.
-        """
-        with self._lock:
-            self._retired.set()
-            proc = self._proc
-        if proc is not None:
-            proc.kill()
-
-    def stop(self) -> int | None:
-        """Kills the worker and closes its pipe; returns its exit code. Idempotent."""
-        with self._lock:
-            proc, conn = self._proc, self._conn
-            self._proc = self._conn = None
-        if conn is not None:
-            conn.close()
-        if proc is None:
-            return None
-        proc.kill()
-        proc.join(5)
-        code = proc.exitcode
-        try:
-            proc.close()
-        except ValueError:  # still running after 5 s: unkillable; leave it to the OS
-            pass
-        return code
-
-
 DISK_SIZES = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, MAX_SIZE)
 """The sizes thumbnails are made and kept at in the cache directory (longest side, pixels)."""
 
@@ -678,19 +495,14 @@ class Thumbnailer:
         self.cache_dir = cache_dir
         self.timeout = timeout
         self.memory_limit = memory_limit
-        # The CPU limit is a backstop for a worker this process cannot reach,
-        # not the time bound (same as app.extract).
-        cpu_seconds = int(timeout * 3) + 10
-        # Linux ends a worker when the *thread* that started it ends (see
-        # app.processes.die_with_parent), and callers' pool threads come and
-        # go: so one long-lived thread starts every worker.
-        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail-launcher")
-        self._workers = [
-            _Worker(memory_limit, cpu_seconds, self._launch) for _ in range(max(1, workers))
-        ]
-        self._idle: queue.Queue[_Worker | None] = queue.Queue()
-        for worker in self._workers:
-            self._idle.put(worker)
+        self._pool = WorkerPool(
+            handle,
+            name="thumbnail",
+            workers=workers,
+            timeout=timeout,
+            memory_limit=memory_limit,
+            max_reply=_MAX_REPLY,
+        )
         self._lock = threading.Lock()
         self._failures: dict[str, str] = {}
         self._pictureless: set[str] = set()  # fine files with nothing to show
@@ -788,54 +600,27 @@ class Thumbnailer:
 
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers, for diagnostics and tests."""
-        return [pid for pid in (w.pid for w in self._workers) if pid is not None]
+        return self._pool.worker_pids()
 
     def close(self) -> None:
         """Stops all workers at once. Idempotent; calls in flight return None quickly."""
-        if self._closed:
-            return
         self._closed = True
-        self._idle.put(None)  # wakes every waiter, one after the other (see _make)
-        for worker in self._workers:
-            worker.retire()  # a busy one's caller sees EOF and stops it itself
-        while True:
-            try:
-                idle = self._idle.get_nowait()
-            except queue.Empty:
-                break
-            if idle is not None:
-                idle.stop()
-        self._idle.put(None)
-        self._launcher.shutdown(wait=False)
-
-    def _launch(self, proc: SpawnProcess) -> None:
-        self._launcher.submit(proc.start).result()
+        self._pool.close()
 
     def _make(self, blob_hash: str, source: Path, mime: str, size: int) -> Path | None:
         if not source.is_file():
             return None  # evicted: only the bucket has it, and thumbnails never download
         reader = "PDF reader" if mime == PDF_MIME else "image reader"
         request = {"path": str(source.resolve()), "mime": mime, "size": size}
-        worker = self._idle.get()
-        if worker is None:  # closed: pass the wake-up on
-            self._idle.put(None)
-            return None
         try:
-            if self._closed:
-                return None
-            header, pixels = worker.run(request, self.timeout, reader)
-        except _NoWorker as exc:
+            header, pixels = self._pool.run(request, reader=reader)
+        except NoWorker as exc:
             if not self._closed:
                 log.error("no thumbnail for %s: %s", source, exc)
             return None
-        except _WorkerFailed as exc:
-            if not self._closed:  # else killed by close(), not by the file
-                self._fail(blob_hash, str(exc))
+        except WorkerFailed as exc:
+            self._fail(blob_hash, str(exc))
             return None
-        finally:
-            if self._closed:
-                worker.stop()
-            self._idle.put(worker)
         if header.get("error"):
             log.warning("thumbnail of %s failed: %s", source, header["error"])
         if not header.get("ok"):
@@ -846,7 +631,7 @@ class Thumbnailer:
             return None
         try:
             return self._store(blob_hash, size, header, pixels)
-        except _WorkerFailed as exc:
+        except WorkerFailed as exc:
             log.error("thumbnail worker sent bad pixels for %s: %s", source, exc)
             self._fail(blob_hash, f"the {reader} failed")
         except OSError as exc:
@@ -864,11 +649,11 @@ class Thumbnailer:
 
         mode, width, height = header.get("mode"), header.get("width"), header.get("height")
         if mode not in ("RGB", "RGBA") or not isinstance(width, int) or not isinstance(height, int):
-            raise _WorkerFailed("malformed header")
+            raise WorkerFailed("malformed header")
         if not (0 < width <= size and 0 < height <= size):
-            raise _WorkerFailed(f"{width}x{height} does not fit {size}")
+            raise WorkerFailed(f"{width}x{height} does not fit {size}")
         if len(pixels) != width * height * len(mode):
-            raise _WorkerFailed("wrong number of pixels")
+            raise WorkerFailed("wrong number of pixels")
         image = Image.frombytes(mode, (width, height), pixels)
         target = self.path(blob_hash, size, transparent=mode == "RGBA")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
+from app import workers
 from app.kinds import HEAD_BYTES, detect
 from app.thumbnails import MAX_SIZE, Thumbnailer, can_thumbnail, thumbnail_dir
 from app.vault import Vault
@@ -202,7 +203,7 @@ def test_thumbnails_are_made_once_and_reused(
 
     # A new session finds it on disk and starts no worker at all.
     with Thumbnailer(vault.paths.cache, workers=1, timeout=TIMEOUT) as second:
-        monkeypatch.setattr("app.thumbnails._Worker.run", _no_worker)
+        monkeypatch.setattr("app.workers._Worker.run", _no_worker)
         assert second.make(blob_hash, source, mime, 128) == path
         assert path.stat().st_mtime_ns == stamp
         assert second.worker_pids() == []
@@ -217,16 +218,15 @@ def test_concurrent_requests_for_one_thumbnail_decode_it_once(
 ) -> None:
     blobs = import_blobs(vault, corpus / "images/jpeg420exif.jpg")
     blob_hash, mime = blobs["jpeg420exif.jpg"]
-    from app import thumbnails
 
     runs: list[str] = []
-    real_run = thumbnails._Worker.run
+    real_run = workers._Worker.run
 
     def counting_run(self: object, request: dict[str, object], *args: object) -> object:
         runs.append(str(request["path"]))
         return real_run(self, request, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(thumbnails._Worker, "run", counting_run)
+    monkeypatch.setattr(workers._Worker, "run", counting_run)
     with Thumbnailer(vault.paths.cache, workers=2, timeout=TIMEOUT) as thumbnailer:
         results: list[Path | None] = []
         source = vault.blobs.path(blob_hash)
