@@ -1,0 +1,1 @@
+"""The preview pane's viewers: images, PDF pages, documents, text and media."""
