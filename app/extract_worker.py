@@ -232,8 +232,10 @@ def _image_facts(path: Path) -> Facts:
 
     # Image.open reads the header only; MAX_IMAGE_PIXELS stays at Pillow's
     # default so a header claiming gigapixels raises DecompressionBombError.
+    from app.image_formats import open_image
+
     try:
-        image = Image.open(path)
+        image = open_image(path)
     except Image.DecompressionBombError as exc:
         raise Refused("the image claims too many pixels to open safely") from exc
     except UnidentifiedImageError as exc:

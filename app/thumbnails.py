@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.extract_worker import load_pymupdf
+from app.image_formats import open_image, to_srgb
 from app.processes import brief
 from app.workers import NoWorker, WorkerFailed, WorkerPool, damaged
 
@@ -75,44 +76,9 @@ _NOT_THUMBNAILED = frozenset(
         "image/x-eps",
         "image/wmf",
         "image/emf",
-        "image/heic",
-        "image/heif",
         "image/jxl",
         "image/x-xcf",
     }
-)
-
-# The Pillow readers a worker may use. Anything else (EPS runs Ghostscript,
-# WMF needs Windows, scientific formats are not photos) is refused even if the
-# bytes claim to be one of them.
-_PILLOW_FORMATS = (
-    "JPEG",
-    "PNG",
-    "GIF",
-    "WEBP",
-    "TIFF",
-    "BMP",
-    "DIB",
-    "ICO",
-    "CUR",
-    "ICNS",
-    "PSD",
-    "JPEG2000",
-    "AVIF",
-    "PPM",
-    "TGA",
-    "SGI",
-    "PCX",
-    "DCX",
-    "DDS",
-    "QOI",
-    "BLP",
-    "FLI",
-    "MSP",
-    "SUN",
-    "IM",
-    "XBM",
-    "XPM",
 )
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
@@ -378,7 +344,7 @@ def _render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, byte
     # raises DecompressionBombError before any pixel memory is allocated; some
     # formats only find out when they load (ICNS, GIF frame extents).
     try:
-        with Image.open(path, formats=_PILLOW_FORMATS) as image:
+        with open_image(path) as image:
             # JPEG only: decode at 1/2, 1/4 or 1/8 scale, still at least `size` wide.
             image.draft("RGB", (size, size))
             image.load()  # now, while the file is open (thumbnail() skips small images)
@@ -388,8 +354,14 @@ def _render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, byte
                 orientation = image.getexif().get(_ORIENTATION)
             except Exception:  # broken EXIF must not cost us the picture
                 orientation = None
-            prepared = _prepare_mode(image)
+            icc = image.info.get("icc_profile")
+            cmyk = image.mode == "CMYK"
+            # CMYK needs its profile before becoming RGB; the rest converts
+            # after resizing, on far fewer pixels.
+            prepared = _prepare_mode(to_srgb(image, icc) if cmyk else image)
             prepared.thumbnail((size, size), Image.Resampling.LANCZOS)
+            if not cmyk:
+                prepared = to_srgb(prepared, icc)
     except Image.DecompressionBombError as exc:
         raise Unreadable("the image claims too many pixels to open safely") from exc
     except UnidentifiedImageError as exc:

@@ -20,6 +20,7 @@ FAMILIES = {
     "pdf": "app.pdf_pages",
     "image": "app.image_frames",
     "word": "app.word_html",
+    "media": "app.media_probe",
 }
 
 VIEWER_TIMEOUT = 15.0

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from app import workers
+from app.image_formats import open_image
 from app.kinds import HEAD_BYTES, detect
 from app.thumbnails import MAX_SIZE, Thumbnailer, can_thumbnail, thumbnail_dir
 from app.vault import Vault
@@ -77,7 +78,61 @@ def test_which_types_get_thumbnails() -> None:
     assert can_thumbnail("video/mp4") and can_thumbnail("audio/mpeg")  # a frame; cover art
     for mime in ("application/zip", "text/rtf", "image/svg+xml", "image/x-eps"):
         assert not can_thumbnail(mime), mime
-    assert not can_thumbnail("image/heic")
+    assert can_thumbnail("image/heic") and can_thumbnail("image/avif")
+
+
+def test_heic_and_avif_photos_get_thumbnails(
+    vault: Vault, thumbnailer: Thumbnailer, corpus: Path
+) -> None:
+    blobs = import_blobs(
+        vault,
+        corpus / "images/fixture-heic.heic",  # an iPhone photo of 3024x4032 in tiles
+        corpus / "images/hopper.avif",
+        corpus / "images/hopper.heif",
+    )
+    expected = {
+        "fixture-heic.heic": (192, 256),
+        "hopper.avif": (128, 128),
+        "hopper.heif": (128, 128),
+    }
+    for name, size in expected.items():
+        path = _make(thumbnailer, vault, blobs[name], 256)
+        assert path is not None, thumbnailer.failure(blobs[name][0])
+        with Image.open(path) as thumb:
+            assert thumb.size == size, name
+            # A real picture, not a flat fill.
+            assert max(ImageStat.Stat(thumb.convert("L")).stddev) > 10, name
+
+
+def test_colour_profiles_are_converted_to_srgb(
+    vault: Vault, thumbnailer: Thumbnailer, tmp_path: Path, corpus: Path
+) -> None:
+    from PIL import ImageCms
+
+    # The Display P3 profile an iPhone embeds, on a flat orange patch.
+    with open_image(corpus / "images/fixture-heic.heic") as photo:
+        p3 = photo.info["icc_profile"]
+    source = tmp_path / "p3.png"
+    Image.new("RGB", (64, 64), (200, 100, 50)).save(source, icc_profile=p3)
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (64, 64), (200, 100, 50)).save(plain)
+    blobs = import_blobs(vault, source, plain)
+    expected = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), (200, 100, 50)),
+        ImageCms.ImageCmsProfile(io.BytesIO(p3)),
+        ImageCms.createProfile("sRGB"),
+    )
+    assert expected is not None
+    want = expected.getpixel((0, 0))
+    assert isinstance(want, tuple)
+    for name, colour in (("p3.png", want), ("plain.png", (200, 100, 50))):
+        path = _make(thumbnailer, vault, blobs[name], 64)
+        assert path is not None
+        with Image.open(path) as thumb:
+            got = thumb.convert("RGB").getpixel((32, 32))
+        assert isinstance(got, tuple)
+        assert all(abs(a - b) <= 3 for a, b in zip(got, colour, strict=True)), (name, got, colour)
+    assert abs(want[0] - 200) + abs(want[1] - 100) + abs(want[2] - 50) > 15
 
 
 def test_big_images_and_pdfs_fit_the_size_with_their_aspect(
