@@ -878,6 +878,8 @@ def cmd_info(vault: Vault, args: argparse.Namespace, out: Output) -> int:
         "duration": v.duration,
         "pages": v.pages,
         "taken_at": v.taken_at,
+        "camera": v.camera,
+        "codecs": v.codecs,
         "index_note": v.index_note,
         "local_state": v.local_state,
         "remote_state": v.remote_state,
@@ -907,6 +909,10 @@ def cmd_info(vault: Vault, args: argparse.Namespace, out: Output) -> int:
         rows.append(("Pages", v.pages))
     if v.taken_at is not None:
         rows.append(("Taken", _when(v.taken_at)))
+    if v.camera:
+        rows.append(("Camera", v.camera))
+    if v.codecs:
+        rows.append(("Codecs", v.codecs))
     if v.index_note:
         rows.append(("Index note", v.index_note))
     rows += [("Local copy", v.local_state), ("Remote copy", v.remote_state)]

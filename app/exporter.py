@@ -187,6 +187,8 @@ class ExportOps(SpaceOps):
             duration=v.duration,
             pages=v.pages,
             taken_at=v.taken_at,
+            camera=v.camera,
+            codecs=v.codecs,
             index_note=v.index_note,
             local_state=b.local_state,
             remote_state=b.remote_state,

@@ -75,6 +75,7 @@ class Facts:
             the camera recorded an offset.
         camera: camera make and model from EXIF.
         duration: length of audio or video in seconds.
+        codecs: a media file's streams in words ("H.264 video, AAC audio").
         note: why the content is not indexed, in words for the user; "" when
             extraction went fine or there was nothing to extract.
     """
@@ -86,6 +87,7 @@ class Facts:
     taken_at: datetime | None = None
     camera: str | None = None
     duration: float | None = None
+    codecs: str | None = None
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +100,7 @@ class Facts:
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
             "camera": self.camera,
             "duration": self.duration,
+            "codecs": self.codecs,
             "note": self.note,
         }
 
@@ -136,6 +139,7 @@ class Facts:
             taken_at=taken_at,
             camera=_str(data.get("camera")) or None,
             duration=_seconds(data.get("duration")),
+            codecs=_str(data.get("codecs"))[:200] or None,
             note=_str(data.get("note")),
         )
 

@@ -177,9 +177,66 @@ def _media_facts(path: Path) -> Facts:
         width = height = None
         if video is not None and video.codec_context.width:
             width, height = int(video.codec_context.width), int(video.codec_context.height)
+        codecs = media_codecs(container, video)
     if duration is not None and not 0 <= duration < 1e9:
         duration = None
-    return Facts(duration=duration, width=width, height=height)
+    return Facts(duration=duration, width=width, height=height, codecs=codecs or None)
+
+
+# FFmpeg's codec names, as people know them.
+_CODEC_NAMES = {
+    "h264": "H.264",
+    "hevc": "HEVC",
+    "mpeg4": "MPEG-4",
+    "mpeg2video": "MPEG-2",
+    "mpeg1video": "MPEG-1",
+    "vp8": "VP8",
+    "vp9": "VP9",
+    "av1": "AV1",
+    "theora": "Theora",
+    "mjpeg": "Motion JPEG",
+    "prores": "ProRes",
+    "aac": "AAC",
+    "mp3": "MP3",
+    "mp2": "MP2",
+    "flac": "FLAC",
+    "alac": "ALAC",
+    "opus": "Opus",
+    "vorbis": "Vorbis",
+    "ac3": "AC-3",
+    "eac3": "E-AC-3",
+    "wavpack": "WavPack",
+    "ape": "Monkey's Audio",
+    "amrnb": "AMR",
+    "amrwb": "AMR-WB",
+}
+
+
+def media_codecs(container: Any, video: Any) -> str:
+    """``"H.264 video, AAC audio"``: the main video stream's codec and the audio codecs."""
+    parts: list[str] = []
+    if video is not None:
+        parts.append(f"{_codec_name(video)} video")
+    audio = []
+    for stream in container.streams.audio:
+        name = _codec_name(stream)
+        if name not in audio:
+            audio.append(name)
+    parts.extend(f"{name} audio" for name in audio[:3])
+    return ", ".join(parts)
+
+
+def _codec_name(stream: Any) -> str:
+    name = str(getattr(stream.codec_context, "name", "") or "unknown")
+    if name.startswith("pcm_"):
+        return "PCM"
+    if name.startswith("wmav"):
+        return "WMA"
+    if name.startswith(("wmv", "msmpeg4")):
+        return "WMV"
+    if name.startswith(("rv", "cook")):
+        return "RealMedia"
+    return _CODEC_NAMES.get(name, name.upper())
 
 
 # --- PDF -------------------------------------------------------------------

@@ -641,6 +641,8 @@ class _ImportJob:
                 "duration": facts.duration,
                 "pages": facts.pages,
                 "taken_at": facts.taken_at,
+                "camera": facts.camera,
+                "codecs": facts.codecs,
                 "index_note": facts.note,
             }
             if existing_file is not None:

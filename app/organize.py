@@ -234,6 +234,8 @@ class OrganizeOps(VaultBase):
             duration=version.duration,
             pages=version.pages,
             taken_at=version.taken_at,
+            camera=version.camera,
+            codecs=version.codecs,
             index_note=version.index_note,
         )
         session.add(first)

@@ -64,6 +64,8 @@ class VersionInfo:
     duration: float | None
     pages: int | None
     taken_at: datetime | None
+    camera: str | None
+    codecs: str | None
     index_note: str
     local_state: str
     remote_state: str

@@ -115,8 +115,10 @@ class _Output:
     size: int = 0
     pictures: list[_Picture] = field(default_factory=list)
     picture_bytes: int = 0
-    # (part name, relationship id) → docimg index, or None when it cannot be shown
-    picture_index: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    # picture part name → docimg index, or None when it cannot be shown
+    picture_index: dict[str, int | None] = field(default_factory=dict)
+    styles: dict[str, str] = field(default_factory=dict)  # style id → name
+    numbering: Any = None  # the w:numbering element, if any
 
     def write(self, text: str) -> None:
         if self.size + len(text) > MAX_HTML_CHARS:
@@ -220,7 +222,8 @@ def _open_document(path: Path) -> DocxDocument:
     part = Package.open(str(path)).main_document_part
     if not isinstance(part, DocumentPart):
         raise Refused("this is not a Word document")
-    return part.document
+    document: DocxDocument = part.document
+    return document
 
 
 def _title(document: DocxDocument) -> str:
@@ -235,6 +238,14 @@ def _title(document: DocxDocument) -> str:
 
 
 def _write_document(document: DocxDocument, out: _Output) -> None:
+    try:
+        out.styles = {s.style_id: s.name for s in document.styles if s.style_id and s.name}
+    except Exception:  # no or damaged styles part: ids often are the names ("Heading1")
+        out.styles = {}
+    try:
+        out.numbering = document.part.numbering_part.element
+    except Exception:  # no numbering part: lists show as bullets
+        out.numbering = None
     header_part = footer_part = None
     try:
         section = document.sections[0] if len(document.sections) else None
@@ -262,7 +273,12 @@ def _header_footer(section: Any) -> tuple[Part | None, Part | None]:
 
 
 def _write_margin(part: Part, out: _Output, *, above: bool) -> None:
-    inner = _Output(picture_index=out.picture_index, pictures=out.pictures)
+    inner = _Output(
+        pictures=out.pictures,
+        picture_index=out.picture_index,
+        styles=out.styles,
+        numbering=out.numbering,
+    )
     inner.picture_bytes = out.picture_bytes
     _write_blocks(part.element, part, inner, depth=0)  # type: ignore[attr-defined]
     out.picture_bytes = inner.picture_bytes
@@ -303,10 +319,10 @@ def _close_lists(lists: list[str], keep: int, out: _Output) -> None:
 
 
 def _write_paragraph(p: Any, part: Part, out: _Output, lists: list[str]) -> None:
-    style = _style_name(p, part)
+    style = _style_name(p, out)
     page_break_before = _on(p.find(f"{_W}pPr/{_W}pageBreakBefore"))
     content, page_break_after = _runs_html(p, part, out)
-    level, ordered = _list_level(p, part, style)
+    level, ordered = _list_level(p, out, style)
     if level is None:
         _close_lists(lists, 0, out)
     if page_break_before:
@@ -331,26 +347,11 @@ def _write_paragraph(p: Any, part: Part, out: _Output, lists: list[str]) -> None
         out.write("<hr>")
 
 
-def _style_name(p: Any, part: Part) -> str:
-    style = p.find(f"{_W}pPr/{_W}pStyle")
-    style_id = style.get(f"{_W}val") if style is not None else None
+def _style_name(p: Any, out: _Output) -> str:
+    style_id = _val(p.find(f"{_W}pPr/{_W}pStyle"))
     if not style_id:
         return ""
-    try:
-        styles = part.package.main_document_part.styles  # type: ignore[attr-defined]
-        name = styles[style_id].name if style_id in _style_ids(styles) else style_id
-    except Exception:  # no or damaged styles part: the id often is the name ("Heading1")
-        name = style_id
-    return str(name or style_id)
-
-
-def _style_ids(styles: Any) -> set[str]:
-    # Cached on the styles object: looking a style up by id is otherwise a scan.
-    ids: set[str] | None = getattr(styles, "_mediavault_ids", None)
-    if ids is None:
-        ids = {style.style_id for style in styles if style.style_id}
-        styles._mediavault_ids = ids
-    return ids
+    return out.styles.get(style_id, style_id)
 
 
 _HEADING = re.compile(r"^heading\s*([1-9])$")
@@ -378,14 +379,14 @@ def _alignment(p: Any) -> str:
     }.get(value or "", "")
 
 
-def _list_level(p: Any, part: Part, style: str) -> tuple[int | None, bool]:
+def _list_level(p: Any, out: _Output, style: str) -> tuple[int | None, bool]:
     """The paragraph's list level (0 = outermost) and whether it is numbered."""
     num_pr = p.find(f"{_W}pPr/{_W}numPr")
     if num_pr is not None:
         num_id = _val(num_pr.find(f"{_W}numId"))
         level = _int(_val(num_pr.find(f"{_W}ilvl")), 0)
         if num_id is not None and num_id != "0":  # numId 0 switches numbering off
-            return min(max(level, 0), 8), _numbered(part, num_id, level)
+            return min(max(level, 0), 8), _numbered(out.numbering, num_id, level)
     name = style.lower()
     if name.startswith("list bullet"):
         return _style_list_level(name), False
@@ -399,11 +400,9 @@ def _style_list_level(name: str) -> int:
     return min(8, int(digits) - 1) if digits.isdigit() and int(digits) > 0 else 0
 
 
-def _numbered(part: Part, num_id: str, level: int) -> bool:
-    try:
-        numbering = part.package.main_document_part.numbering_part.element  # type: ignore[attr-defined]
-    except Exception:  # no numbering part: bullets are the safer guess
-        return False
+def _numbered(numbering: Any, num_id: str, level: int) -> bool:
+    if numbering is None:
+        return False  # bullets are the safer guess
     for num in numbering.iterchildren(f"{_W}num"):
         if num.get(f"{_W}numId") != num_id:
             continue
@@ -444,7 +443,9 @@ def _run_html(r: Any, part: Part, out: _Output) -> tuple[str, bool]:
     for child in r.iterchildren():
         tag = child.tag
         if tag == f"{_W}t":
-            pieces.append(_escape(child.text or ""))
+            # An unresolved entity reference is a child node; the text after it is its tail.
+            text = (child.text or "") + "".join(node.tail or "" for node in child)
+            pieces.append(_escape(text))
         elif tag == f"{_W}tab":
             pieces.append("&nbsp;&nbsp;&nbsp;&nbsp;")
         elif tag in (f"{_W}br", f"{_W}cr"):
@@ -642,16 +643,16 @@ def _img_tag(index: int, picture: _Picture, width: int | None, height: int | Non
 
 def _picture(part: Part, reference: str, out: _Output) -> int | None:
     """The docimg index of the picture ``reference`` names in ``part``; None if not shown."""
-    key = (str(part.partname), reference)
+    try:
+        target = part.related_parts[reference]
+    except KeyError:  # a dangling reference: a placeholder
+        return None
+    key = str(target.partname)  # the same picture in the header and the body is sent once
     if key in out.picture_index:
         return out.picture_index[key]
     index: int | None = None
     if len(out.pictures) < MAX_IMAGES:
-        try:
-            target = part.related_parts[reference]
-            picture = decode_picture(target.blob)
-        except Exception:  # a missing, damaged or unsupported picture: a placeholder
-            picture = None
+        picture = decode_picture(target.blob)
         if picture is not None and out.picture_bytes + len(picture.pixels) <= MAX_IMAGE_BYTES:
             index = len(out.pictures)
             out.pictures.append(picture)
@@ -661,30 +662,26 @@ def _picture(part: Part, reference: str, out: _Output) -> int | None:
 
 
 def decode_picture(data: bytes) -> _Picture | None:
-    """A picture's pixels scaled to :data:`MAX_IMAGE_SIDE`, or None for a format not read.
+    """A picture's pixels scaled to :data:`MAX_IMAGE_SIDE`, or None when it is not shown.
 
-    Raises:
-        Exception: Pillow found the picture damaged.
+    None for formats outside the allow-list (EMF, WMF, SVG are common in Word
+    documents), damaged pictures and pictures claiming too many pixels.
     """
     from PIL import Image, UnidentifiedImageError
 
-    from app.thumbnails import _PILLOW_FORMATS, _final_pixels, _prepare_mode, _transpose
+    from app.image_formats import open_image
+    from app.thumbnails import Unreadable, _render_image
 
     try:
-        with Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS) as image:
+        # The header alone says how big it claims to be; a bomb is not decoded.
+        with open_image(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 return None
-            image.draft("RGB", (MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
-            image.load()
-            try:
-                orientation = image.getexif().get(0x0112)
-            except Exception:  # broken EXIF must not cost the picture
-                orientation = None
-            prepared = _prepare_mode(image)
-            prepared.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE), Image.Resampling.LANCZOS)
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        return None  # EMF, WMF, SVG and bombs are not shown
-    mode, width, height, pixels = _final_pixels(_transpose(prepared, orientation))
+        mode, width, height, pixels = _render_image(io.BytesIO(data), MAX_IMAGE_SIDE)
+    except (Unreadable, UnidentifiedImageError, Image.DecompressionBombError, OSError):
+        return None
+    except (ValueError, SyntaxError, EOFError):  # Pillow's "damaged" errors
+        return None
     return _Picture(mode, width, height, pixels)
 
 

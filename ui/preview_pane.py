@@ -345,6 +345,8 @@ class PreviewPane(QWidget):
         ("duration", "Duration"),
         ("pages", "Pages"),
         ("taken", "Taken"),
+        ("camera", "Camera"),
+        ("codecs", "Codecs"),
         ("backup", "Backup"),
         ("checksum", "Checksum"),
         ("versions", "Versions"),
@@ -639,6 +641,8 @@ class PreviewPane(QWidget):
         self._set("duration", media_duration(version.duration) if version.duration else None)
         self._set("pages", f"{version.pages:,}" if version.pages is not None else None)
         self._set("taken", _taken_time(version.taken_at) if version.taken_at else None)
+        self._set("camera", version.camera)
+        self._set("codecs", version.codecs)
         word = sync_word(version.local_state, version.remote_state)
         self._set("backup", word, tooltip=BACKUP_HINTS.get(word, ""))
         self._set("checksum", version.blob_hash, short_hash(version.blob_hash), "SHA-256")
@@ -677,7 +681,9 @@ class PreviewPane(QWidget):
         if info.files:
             parts.append(_count(info.files, "file"))
         self._set("contains", ", ".join(parts) or "Nothing")
-        for key in ("size", "dimensions", "duration", "pages", "taken", "backup", "checksum"):
+        for key in ("size", "dimensions", "duration", "pages", "taken", "camera", "codecs"):
+            self._set(key, None)
+        for key in ("backup", "checksum"):
             self._set(key, None)
         for key in ("versions", "tags", "search"):
             self._set(key, None)

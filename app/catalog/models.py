@@ -169,6 +169,8 @@ class Version(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     pages: Mapped[int | None] = mapped_column(Integer)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    camera: Mapped[str | None] = mapped_column(Text)  # "Apple iPhone 12"
+    codecs: Mapped[str | None] = mapped_column(Text)  # "H.264 video, AAC audio"
     # Why the content is not searchable, when it is not (e.g. "the PDF parser timed out").
     index_note: Mapped[str] = mapped_column(Text, default="")
 

@@ -482,7 +482,7 @@ def test_trash_empty_asks_on_a_terminal(filled: Runner, monkeypatch: pytest.Monk
 INFO_KEYS = {
     "path", "name", "kind", "mime", "size", "hash", "versions", "created_at", "modified_at",
     "favorite", "description", "tags", "width", "height", "duration", "pages", "taken_at",
-    "index_note", "local_state", "remote_state",
+    "camera", "codecs", "index_note", "local_state", "remote_state",
 }  # fmt: skip
 
 

@@ -334,7 +334,9 @@ def test_wants_worker(kind: str, mime: str, wanted: bool) -> None:
 
 
 def test_facts_round_trip() -> None:
-    facts = Facts(text="x", pages=2, width=3, height=4, taken_at=datetime(2020, 1, 2), camera="C")
+    facts = Facts(
+        text="x", pages=2, width=3, height=4, taken_at=datetime(2020, 1, 2), camera="C", codecs="V"
+    )
     assert Facts.from_dict(facts.to_dict()) == facts
     assert Facts.from_dict({"pages": "7", "width": True, "taken_at": "junk"}) == Facts()
 
@@ -349,8 +351,12 @@ def _write_png(path: Path) -> None:
 def test_audio_and_video_facts(extractor: Extractor, tmp_path: Path) -> None:
     video = _extract(extractor, _copy("media/fixture-mjpeg.mov", tmp_path))
     assert (video.width, video.height, video.duration) == (640, 480, 1.5)
+    assert video.codecs == "Motion JPEG video, PCM audio"
     audio = _extract(extractor, _copy("media/example.opus", tmp_path))
     assert audio.duration == pytest.approx(12.72, abs=0.01) and audio.width is None
+    assert audio.codecs == "Opus audio"
+    both = _extract(extractor, _copy("media/fixture.mkv", tmp_path))
+    assert both.codecs is not None and " video, " in both.codecs and both.codecs.endswith(" audio")
     # Cover art is a picture stream, not a video: no frame size.
     cover = _extract(extractor, _copy("media/fixture-id3v2.flac", tmp_path))
     assert cover.duration == pytest.approx(1.0, abs=0.01) and cover.width is None
@@ -360,7 +366,11 @@ def test_audio_and_video_facts(extractor: Extractor, tmp_path: Path) -> None:
 
 
 @needs_corpus
-def test_imported_media_keeps_its_duration(vault: Vault) -> None:
+def test_imported_media_and_photos_keep_their_facts(vault: Vault) -> None:
     (file_id,) = vault.import_paths([CORPUS / "media/fixture-mjpeg.mov"]).file_ids
     version = vault.file_info(file_id).version
     assert (version.width, version.height, version.duration) == (640, 480, 1.5)
+    assert version.codecs == "Motion JPEG video, PCM audio" and version.camera is None
+    (photo_id,) = vault.import_paths([CORPUS / "images/court-exif.jpg"]).file_ids
+    photo = vault.file_info(photo_id).version
+    assert photo.camera == "NIKON D2H" and photo.codecs is None
