@@ -682,8 +682,10 @@ class _LazyRemoteStore:
     def stat(self, blob_hash: str) -> int:
         return int(self._get().stat(blob_hash))
 
-    def download(self, blob_hash: str, target: Path) -> None:
-        self._get().download(blob_hash, target)
+    def download(
+        self, blob_hash: str, target: Path, progress: Callable[[int], None] | None = None
+    ) -> None:
+        self._get().download(blob_hash, target, progress)
 
 
 def cmd_free_space(vault: Vault, args: argparse.Namespace, out: Output) -> int:

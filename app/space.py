@@ -51,15 +51,27 @@ class RemoteStore(Protocol):
         """The object's size; raises ``BlobNotFound`` when absent."""
         ...
 
-    def download(self, blob_hash: str, target: Path) -> None:
-        """Fetch the blob into ``target``, verified; raises ``ChecksumMismatch`` when damaged."""
+    def download(
+        self, blob_hash: str, target: Path, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Fetch the blob into ``target``, verified; raises ``ChecksumMismatch`` when damaged.
+
+        ``progress(n)`` is called with each number of bytes received.
+        """
         ...
 
 
 class BatchRemoteStore(RemoteStore, Protocol):
     """A bucket that can download without making each blob durable on its own."""
 
-    def download(self, blob_hash: str, target: Path, *, durable: bool = True) -> None:
+    def download(
+        self,
+        blob_hash: str,
+        target: Path,
+        progress: Callable[[int], None] | None = None,
+        *,
+        durable: bool = True,
+    ) -> None:
         """As :meth:`RemoteStore.download`; ``durable`` False skips flush and rename
         (``target`` is then written directly and removed unless verified)."""
         ...
@@ -138,11 +150,17 @@ class SpaceOps(VaultBase):
 
     # -- fetch --------------------------------------------------------------
 
-    def fetch(self, blob_hash: str, store: RemoteStore | None = None, name: str = "") -> Path:
+    def fetch(
+        self,
+        blob_hash: str,
+        store: RemoteStore | None = None,
+        name: str = "",
+        progress: Callable[[int], None] | None = None,
+    ) -> Path:
         """Make the blob's content local (downloading it if evicted) and return its path.
 
         ``store`` defaults to :attr:`remote_store`; ``name`` names the content in
-        messages. Raises :class:`NotFound` for an unknown blob, :class:`BlobMissing`
+        messages; ``progress(n)`` is called with each number of bytes downloaded. Raises :class:`NotFound` for an unknown blob, :class:`BlobMissing`
         when it is evicted and no bucket is connected, or the bucket's copy is
         absent or damaged (the blob stays evicted, nothing is left behind), and
         :class:`StorageError` when the bucket or the disk fails.
@@ -171,7 +189,7 @@ class SpaceOps(VaultBase):
                     f"The content of {label} is in the bucket only; connect to fetch it.",
                     NO_REMOTE_HINT,
                 )
-            self._download(store, blob_hash, target, label)
+            self._download(store, blob_hash, target, label, progress)
             self._mark_present(blob_hash)
             return target
 
@@ -181,10 +199,17 @@ class SpaceOps(VaultBase):
         except (StoreError, OSError):
             return False
 
-    def _download(self, store: RemoteStore, blob_hash: str, target: Path, label: str) -> None:
+    def _download(
+        self,
+        store: RemoteStore,
+        blob_hash: str,
+        target: Path,
+        label: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         temp = self.blobs.temp_dir / f"{os.urandom(12).hex()}.fetch"
         try:
-            store.download(blob_hash, temp)
+            store.download(blob_hash, temp, progress)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, target)
             fsync_path(target.parent, directory=True)
