@@ -344,8 +344,12 @@ class WorkerPool:
                 worker.stop()
             self._idle.put(worker)
 
-    def warm(self) -> None:
-        """Starts the workers in the background, so the first request need not wait."""
+    def warm(self, request: dict[str, Any] | None = None) -> None:
+        """Starts the workers in the background, so the first request need not wait.
+
+        ``request``, when given, is then sent to each worker (to load its
+        decoders ahead of time); its answer is dropped.
+        """
 
         def start() -> None:
             worker = self._idle.get()  # taken like a request, so no run() races the start
@@ -354,6 +358,8 @@ class WorkerPool:
                 return
             try:
                 worker.connection()
+                if request is not None:
+                    worker.run(request, self.timeout, "reader")
             except WorkerFailed as exc:
                 log.info("%s worker not started early: %s", self.name, exc)
             finally:

@@ -33,7 +33,7 @@ from app.restore import RestoreProgress, restore_vault
 from app.sync import Syncer
 from app.vault import Vault
 from bench.bench_import import make_big, make_small
-from bench.common import ROOT, Row, Section, log, median, settle, temp_dir
+from bench.common import ROOT, Row, Section, apt_install, log, median, settle, temp_dir
 from storage.s3 import S3BlobStore
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from tests.s3server import moto_server as start_moto
@@ -48,34 +48,12 @@ AWS_VENV = Path(
 # -- tools ------------------------------------------------------------------------
 
 
-def _apt_install(package: str) -> None:
-    log(f"sync: installing {package} with apt-get")
-    for cmd in (
-        ["apt-get", "install", "-y", "-q", package],
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", package],
-    ):
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            check=False,
-            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-        )
-        if done.returncode == 0 and cmd[1] == "install":
-            return
-    raise RuntimeError(
-        f"{package} is missing and `apt-get install -y {package}` failed "
-        f"(run it as root, or install {package} yourself): {done.stderr.strip()[-300:]}"
-    )
-
-
 def ensure_tools() -> dict[str, str]:
     """Paths of rclone, curl and aws, installing whichever is missing; RuntimeError if it can't."""
     tools: dict[str, str] = {}
     for name in ("rclone", "curl"):
         if shutil.which(name) is None:
-            _apt_install(name)
+            apt_install(name)
         found = shutil.which(name)
         if found is None:
             raise RuntimeError(f"{name} is still not on PATH after installing it")

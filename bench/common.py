@@ -427,3 +427,28 @@ def fmt_ms(seconds: float) -> str:
     if ms < 10:
         return f"{ms:.2f} ms"
     return f"{ms:.1f} ms"
+
+
+def apt_install(package: str) -> None:
+    """Install a Debian package for a peer tool; RuntimeError with the reason if it can't."""
+    log(f"installing {package} with apt-get")
+    done = None
+    for cmd in (
+        ["apt-get", "install", "-y", "-q", package],
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", package],
+    ):
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
+        if done.returncode == 0 and cmd[1] == "install":
+            return
+    stderr = done.stderr.strip()[-300:] if done is not None else ""
+    raise RuntimeError(
+        f"{package} is missing and `apt-get install -y {package}` failed "
+        f"(run it as root, or install {package} yourself): {stderr}"
+    )
