@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    .venv/bin/python -m bench.run [--quick] [--only import,list,search,sync] [--out FILE]
+    .venv/bin/python -m bench.run [--quick] [--only import,list,search,sync,window,thumbnails,pdf] [--out FILE]
 
 ``--quick`` uses smaller data (64 MiB files, 5,000 small files to import, 500 to
 sync, 200,000-row search catalog) and one run each; the full run is what
@@ -18,7 +18,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bench_import, bench_list, bench_search, bench_sync, bench_window
+from bench import (
+    bench_import,
+    bench_list,
+    bench_pdf,
+    bench_search,
+    bench_sync,
+    bench_thumbnails,
+    bench_window,
+)
 from bench.common import ROOT, Section, log, machine_info, probe_dir, settle
 
 BENCHES = {
@@ -27,10 +35,12 @@ BENCHES = {
     "search": bench_search,
     "sync": bench_sync,
     "window": bench_window,
+    "thumbnails": bench_thumbnails,
+    "pdf": bench_pdf,
 }
 
 
-ALL = "search,list,import,sync,window"
+ALL = "search,list,import,sync,window,thumbnails,pdf"
 
 
 def _blocks(text: str) -> tuple[str, list[tuple[str, str]]]:
