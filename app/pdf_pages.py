@@ -12,7 +12,9 @@ files. :func:`handle` answers the :data:`app.workers.Handler` shape:
     is encrypted and the password given (or none) does not open it,
     ``needs_password`` is True, ``page_count`` is 0, and a wrong password
     (one was given) also sets ``password_wrong`` and the reason "the
-    password is wrong".
+    password is wrong". A document without a single page (what MuPDF's
+    repair of a wrecked file may leave) answers not ok, "the document has no
+    pages".
 ``"pdf.page"`` ``{path, password?, page, zoom}``
     Raw RGB pixels of page ``page`` (0-based) at ``zoom`` pixels per point
     (lowered so the page stays within :data:`MAX_PIXELS`); the header has
@@ -148,6 +150,8 @@ def _document(pymupdf: Any, path: str, password: str) -> Any:
 
 def _open_answer(pymupdf: Any, document: Any) -> dict[str, Any]:
     count = int(document.page_count)
+    if count < 1:  # what MuPDF's repair of a wrecked file often leaves
+        return {"ok": False, "reason": "the document has no pages"}
     sizes: list[list[float]] = []
     deadline = time.monotonic() + SIZES_BUDGET
     for number in range(min(count, MAX_SIZES)):
@@ -186,7 +190,8 @@ def _page(pymupdf: Any, document: Any, request: dict[str, Any]) -> tuple[dict[st
     width, height = float(rect.width), float(rect.height)
     if not (_sane(width) and _sane(height)):
         return {"ok": False, "reason": "the page has no size"}, b""
-    zoom = min(float(zoom), MAX_ZOOM, math.sqrt(MAX_PIXELS / (width * height)))
+    # 0.995: MuPDF rounds the page's box outwards to whole pixels.
+    zoom = min(float(zoom), MAX_ZOOM, 0.995 * math.sqrt(MAX_PIXELS / (width * height)))
     pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
     pixels = bytes(pixmap.samples)
     w, h, stride = int(pixmap.width), int(pixmap.height), int(pixmap.stride)
