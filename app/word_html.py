@@ -22,7 +22,7 @@ stride, mode}]``, offsets into the payload, ``docimg:N`` is entry N),
 ``truncated`` (the HTML was cut at :data:`MAX_HTML_CHARS`) and ``title``.
 
 Safety: the package's zip directory is checked before python-docx reads it
-(:func:`app.extract_worker.open_package`), no XML part may unpack to more
+(:func:`app.extract_worker.open_package`), no part may unpack to more
 than :data:`MAX_PART_BYTES`, and python-docx's lxml parser neither loads
 DTDs nor resolves entities (checked by the tests with a hostile file). No
 Qt here.
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from docx.opc.part import Part
 
 MAX_PART_BYTES = 64 << 20
-"""The most one XML part of the package (word/document.xml…) may unpack to."""
+"""The most one part of the package (word/document.xml, a picture…) may unpack to."""
 
 MAX_HTML_CHARS = 8 << 20
 """The HTML is cut after this many characters, with a note that the rest is not shown."""
@@ -77,6 +77,7 @@ _R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 _V = "{urn:schemas-microsoft-com:vml}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 
 # Elements of a paragraph whose runs are part of its text; w:del (deleted
 # text), w:pPr and field instructions are not.
@@ -119,6 +120,7 @@ class _Output:
     picture_index: dict[str, int | None] = field(default_factory=dict)
     styles: dict[str, str] = field(default_factory=dict)  # style id → name
     numbering: Any = None  # the w:numbering element, if any
+    numbered: dict[tuple[str, int], bool] = field(default_factory=dict)  # (numId, level)
 
     def write(self, text: str) -> None:
         if self.size + len(text) > MAX_HTML_CHARS:
@@ -194,8 +196,8 @@ def render(path: Path) -> tuple[dict[str, Any], bytes]:
 def _check_package(path: Path) -> None:
     with open_package(path) as package:
         for member in package.infolist():
-            name = member.filename.lower()
-            if name.endswith((".xml", ".rels")) and member.file_size > MAX_PART_BYTES:
+            # Any name can hold XML (the main part's name comes from a relationship).
+            if member.file_size > MAX_PART_BYTES:
                 raise Refused("the document is too large to preview")
         try:
             package.getinfo("[Content_Types].xml")
@@ -278,6 +280,7 @@ def _write_margin(part: Part, out: _Output, *, above: bool) -> None:
         picture_index=out.picture_index,
         styles=out.styles,
         numbering=out.numbering,
+        numbered=out.numbered,
     )
     inner.picture_bytes = out.picture_bytes
     _write_blocks(part.element, part, inner, depth=0)  # type: ignore[attr-defined]
@@ -299,7 +302,7 @@ def _write_blocks(container: Any, part: Part, out: _Output, depth: int) -> None:
     for child in container.iterchildren():
         tag = child.tag
         if tag == f"{_W}p":
-            _write_paragraph(child, part, out, lists)
+            _write_paragraph(child, part, out, lists, depth)
         elif tag == f"{_W}tbl":
             _close_lists(lists, 0, out)
             if depth < _MAX_DEPTH:
@@ -318,10 +321,10 @@ def _close_lists(lists: list[str], keep: int, out: _Output) -> None:
         out.write(f"</{lists.pop()}>")
 
 
-def _write_paragraph(p: Any, part: Part, out: _Output, lists: list[str]) -> None:
+def _write_paragraph(p: Any, part: Part, out: _Output, lists: list[str], depth: int) -> None:
     style = _style_name(p, out)
     page_break_before = _on(p.find(f"{_W}pPr/{_W}pageBreakBefore"))
-    content, page_break_after = _runs_html(p, part, out)
+    content, page_break_after, text_boxes = _runs_html(p, part, out)
     level, ordered = _list_level(p, out, style)
     if level is None:
         _close_lists(lists, 0, out)
@@ -342,6 +345,13 @@ def _write_paragraph(p: Any, part: Part, out: _Output, lists: list[str]) -> None
         align = _alignment(p)
         attributes = f' align="{align}"' if align else ""
         out.write(f"<{tag}{attributes}>{content}</{tag}>")
+    if text_boxes and depth < _MAX_DEPTH:
+        # A text box floats somewhere near its paragraph: shown framed, after it.
+        _close_lists(lists, 0, out)
+        for box in text_boxes:
+            out.write('<table border="1" cellspacing="0" cellpadding="6"><tr><td>')
+            _write_blocks(box, part, out, depth + 1)
+            out.write("</td></tr></table>")
     if page_break_after:
         _close_lists(lists, 0, out)
         out.write("<hr>")
@@ -386,7 +396,10 @@ def _list_level(p: Any, out: _Output, style: str) -> tuple[int | None, bool]:
         num_id = _val(num_pr.find(f"{_W}numId"))
         level = _int(_val(num_pr.find(f"{_W}ilvl")), 0)
         if num_id is not None and num_id != "0":  # numId 0 switches numbering off
-            return min(max(level, 0), 8), _numbered(out.numbering, num_id, level)
+            key = (num_id, level)
+            if key not in out.numbered:
+                out.numbered[key] = _numbered(out.numbering, num_id, level)
+            return min(max(level, 0), 8), out.numbered[key]
     name = style.lower()
     if name.startswith("list bullet"):
         return _style_list_level(name), False
@@ -417,9 +430,10 @@ def _numbered(numbering: Any, num_id: str, level: int) -> bool:
     return False
 
 
-def _runs_html(p: Any, part: Part, out: _Output) -> tuple[str, bool]:
-    """The paragraph's content as HTML, and whether a page break ends it."""
+def _runs_html(p: Any, part: Part, out: _Output) -> tuple[str, bool, list[Any]]:
+    """The paragraph's content as HTML, whether a page break ends it, and its text boxes."""
     pieces: list[str] = []
+    text_boxes: list[Any] = []
     page_break = False
 
     def walk(element: Any) -> None:
@@ -427,17 +441,17 @@ def _runs_html(p: Any, part: Part, out: _Output) -> tuple[str, bool]:
         for child in element.iterchildren():
             tag = child.tag
             if tag == f"{_W}r":
-                text, broke = _run_html(child, part, out)
+                text, broke = _run_html(child, part, out, text_boxes)
                 pieces.append(text)
                 page_break = page_break or broke
             elif tag in _RUN_CONTAINERS:
                 walk(child)
 
     walk(p)
-    return "".join(pieces), page_break
+    return "".join(pieces), page_break, text_boxes
 
 
-def _run_html(r: Any, part: Part, out: _Output) -> tuple[str, bool]:
+def _run_html(r: Any, part: Part, out: _Output, text_boxes: list[Any]) -> tuple[str, bool]:
     pieces: list[str] = []
     page_break = False
     for child in r.iterchildren():
@@ -455,12 +469,39 @@ def _run_html(r: Any, part: Part, out: _Output) -> tuple[str, bool]:
                 pieces.append("<br>")
         elif tag == f"{_W}noBreakHyphen":
             pieces.append("-")
-        elif tag in (f"{_W}drawing", f"{_W}pict", f"{_W}object"):
-            pieces.append(_pictures_html(child, part, out))
+        elif tag in (f"{_W}drawing", f"{_W}pict", f"{_W}object", f"{_MC}AlternateContent"):
+            shape = _chosen(child)
+            pieces.append(_pictures_html(shape, part, out))
+            text_boxes.extend(_outside_text_boxes(shape, f"{_W}txbxContent"))
     text = "".join(pieces)
     if not text:
         return "", page_break
     return _formatted(r, text), page_break
+
+
+def _chosen(element: Any) -> Any:
+    """The one branch of an mc:AlternateContent shown (the same shape twice otherwise)."""
+    if element.tag != f"{_MC}AlternateContent":
+        return element
+    for branch in element.iterchildren(f"{_MC}Choice", f"{_MC}Fallback"):
+        return branch
+    return element
+
+
+def _outside_text_boxes(element: Any, *tags: str) -> list[Any]:
+    """Descendants with one of ``tags`` that are not inside a text box within ``element``."""
+    found = []
+    for node in element.iter(*tags):
+        inside = False
+        for ancestor in node.iterancestors():
+            if ancestor is element:
+                break
+            if ancestor.tag == f"{_W}txbxContent":
+                inside = True
+                break
+        if not inside:
+            found.append(node)
+    return found
 
 
 def _formatted(r: Any, text: str) -> str:
@@ -544,7 +585,9 @@ class _Cell:
 
 def _write_table(tbl: Any, part: Part, out: _Output, depth: int) -> None:
     grid = _table_grid(tbl)
-    out.write('<table border="1" cellspacing="0" cellpadding="4" width="100%">')
+    out.write(
+        '<table border="1" cellspacing="0" cellpadding="4" width="100%" style="border-collapse:collapse">'
+    )
     for row in grid:
         out.write("<tr>")
         for cell in row:
@@ -614,11 +657,11 @@ def _pictures_html(element: Any, part: Part, out: _Output) -> str:
     extent = element.find(f".//{_WP}extent")
     width = _int(extent.get("cx"), 0) // _EMU_PER_PIXEL if extent is not None else None
     height = _int(extent.get("cy"), 0) // _EMU_PER_PIXEL if extent is not None else None
-    for blip in element.iter(f"{_A}blip"):
+    for blip in _outside_text_boxes(element, f"{_A}blip"):
         reference = blip.get(f"{_R}embed")
         if reference:
             references.append((reference, width, height))
-    for image_data in element.iter(f"{_V}imagedata"):
+    for image_data in _outside_text_boxes(element, f"{_V}imagedata"):
         reference = image_data.get(f"{_R}id")
         if reference:
             references.append((reference, None, None))
