@@ -26,6 +26,7 @@ import os
 import queue
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,18 @@ class WorkerFailed(Exception):
 
 class NoWorker(WorkerFailed):
     """No worker could be started, or the pool is closed: this computer's trouble."""
+
+
+class Cancelled(WorkerFailed):
+    """The caller gave up on the request, and it did not end soon after."""
+
+
+CANCEL_GRACE = 1.0
+"""Seconds a cancelled request may still take before its worker is killed.
+
+Most requests end within it, and the worker stays for the next one; only a
+slow one (a page that takes a minute to draw) costs a worker's restart.
+"""
 
 
 # --- the worker process -----------------------------------------------------
@@ -151,19 +164,25 @@ class _Worker:
         proc = self._proc
         return proc.pid if proc is not None and proc.is_alive() else None
 
-    def run(self, request: dict[str, Any], timeout: float, reader: str) -> tuple[Any, bytes]:
+    def run(
+        self,
+        request: dict[str, Any],
+        timeout: float,
+        reader: str,
+        cancel: threading.Event | None = None,
+    ) -> tuple[Any, bytes]:
         """Sends one request; returns the answer's header and payload.
 
         Raises:
             WorkerFailed: time-out, crash or nonsense; the worker is gone.
+            Cancelled: ``cancel`` was set and the answer did not follow
+                within :data:`CANCEL_GRACE`; the worker is gone.
         """
         conn = self.connection()
         what = request.get("path", request.get("job", "a request"))
         try:
             conn.send_bytes(json.dumps(request).encode("utf-8"))
-            if not conn.poll(timeout):
-                self.stop()
-                raise WorkerFailed(f"the {reader} stopped after {timeout:g} s")
+            self._wait(conn, timeout, reader, cancel)
             answer = conn.recv_bytes(self._pool.max_reply)
         except (EOFError, OSError) as exc:
             code = self.stop()
@@ -182,6 +201,27 @@ class _Worker:
         if header.get("restart"):
             self.stop()  # its interpreter state is suspect (MemoryError, broken import)
         return header, payload
+
+    def _wait(
+        self, conn: Connection, timeout: float, reader: str, cancel: threading.Event | None
+    ) -> None:
+        """Returns when the answer is there; stops the worker on time-out or cancel."""
+        deadline = time.monotonic() + timeout
+        given_up = False
+        while True:
+            left = deadline - time.monotonic()
+            # Short polls only to notice `cancel`; an answer wakes poll at once.
+            if conn.poll(max(0.0, min(left, 0.05) if cancel is not None else left)):
+                return
+            if cancel is not None and cancel.is_set() and not given_up:
+                given_up = True
+                deadline = min(deadline, time.monotonic() + CANCEL_GRACE)
+                continue
+            if time.monotonic() >= deadline:
+                self.stop()
+                if given_up:
+                    raise Cancelled(f"the {reader} was stopped")
+                raise WorkerFailed(f"the {reader} stopped after {timeout:g} s")
 
     def connection(self) -> Connection:
         """The pipe to a running worker, starting one if needed (blocks while it starts)."""
@@ -310,7 +350,12 @@ class WorkerPool:
         return self._closed
 
     def run(
-        self, request: dict[str, Any], *, timeout: float | None = None, reader: str = "reader"
+        self,
+        request: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        reader: str = "reader",
+        cancel: threading.Event | None = None,
     ) -> tuple[dict[str, Any], bytes]:
         """Has a worker answer ``request``; blocks until it does.
 
@@ -318,6 +363,10 @@ class WorkerPool:
             request: JSON-able; the handler reads it.
             timeout: wall-clock seconds for this request (default :attr:`timeout`).
             reader: names the decoder in reasons ("the PDF reader stopped after 10 s").
+            cancel: set it when the answer is no longer wanted: a request
+                still running :data:`CANCEL_GRACE` seconds later has its
+                worker killed (raising :class:`Cancelled`), so that it does
+                not hold a worker that others wait for.
 
         Returns:
             The worker's header and payload. ``header["ok"]`` False with a
@@ -334,7 +383,8 @@ class WorkerPool:
         try:
             if self._closed:
                 raise NoWorker(f"the {self.name} workers are closed")
-            return worker.run(request, self.timeout if timeout is None else timeout, reader)
+            limit = self.timeout if timeout is None else timeout
+            return worker.run(request, limit, reader, cancel)
         except WorkerFailed:
             if self._closed:  # killed by close(), not by the file
                 raise NoWorker(f"the {self.name} workers are closed") from None

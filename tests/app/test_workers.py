@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from app.thumbnails import handle
-from app.workers import NoWorker, WorkerPool
+from app.viewer_jobs import viewer_pool
+from app.workers import CANCEL_GRACE, Cancelled, NoWorker, WorkerPool
 
 
 @pytest.fixture
@@ -47,3 +50,28 @@ def test_a_closed_pool_refuses_work(pool: WorkerPool) -> None:
         pool.run({"path": "/nonexistent", "mime": "image/png", "size": 8})
     pool.warm()  # a no-op now, not an error
     assert pool.worker_pids() == []
+
+
+def test_a_cancelled_slow_request_frees_its_worker_soon(corpus: Path) -> None:
+    slow = corpus / "broken" / "test_2548.pdf"  # MuPDF needs over a minute for its page
+    with viewer_pool(workers=1) as pool:
+        pool.run({"job": "warm"})
+        cancel = threading.Event()
+        threading.Timer(0.5, cancel.set).start()
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            pool.run({"job": "pdf.page", "path": str(slow), "page": 0, "zoom": 1.0}, cancel=cancel)
+        assert time.monotonic() - started < 0.5 + CANCEL_GRACE + 3
+        # The next request gets a fresh worker at once, not the busy one.
+        header, _ = pool.run({"job": "pdf.open", "path": str(corpus / "pdf" / "crazyones.pdf")})
+        assert header["ok"] and header["page_count"] == 1
+
+
+def test_a_cancelled_quick_request_keeps_its_worker(pool: WorkerPool) -> None:
+    pool.run({"path": "/nonexistent", "mime": "image/png", "size": 8})
+    (pid,) = pool.worker_pids()[:1]
+    cancel = threading.Event()
+    cancel.set()  # given up before it starts: it still gets CANCEL_GRACE to answer
+    header, _ = pool.run({"path": "/nonexistent", "mime": "image/png", "size": 8}, cancel=cancel)
+    assert header["ok"] is False
+    assert pid in pool.worker_pids()

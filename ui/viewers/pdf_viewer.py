@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,9 +107,11 @@ class _Hit:
     rect: QRectF  # points, on the rotated page
 
 
-def _render(workers: WorkerPool, request: dict[str, Any]) -> tuple[dict[str, Any], QImage | None]:
+def _render(
+    workers: WorkerPool, request: dict[str, Any], cancel: threading.Event
+) -> tuple[dict[str, Any], QImage | None]:
     """Has a worker draw one page; builds its QImage. Runs on a pool thread (no widgets)."""
-    header, payload = workers.run(request, reader=READER)
+    header, payload = workers.run(request, reader=READER, cancel=cancel)
     if worker_answer(header) is not None:
         return header, None
     width, height, stride = header.get("width"), header.get("height"), header.get("stride")
@@ -390,6 +393,9 @@ class PdfViewer(Viewer):
     def __init__(self, services: ViewerServices, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         self._serial = 0  # bumped by every new document and by stop()
+        # Set by stop(): a page still drawing a second later has its worker
+        # stopped, so a slow page never holds up the next file.
+        self._cancel = threading.Event()
         self._source: ViewerSource | None = None
         self._password = ""
         self._trying_password = ""
@@ -462,6 +468,8 @@ class PdfViewer(Viewer):
     def stop(self) -> None:
         """Cancels every request, forgets the document and its password. Idempotent."""
         self._serial += 1
+        self._cancel.set()
+        self._cancel = threading.Event()
         for task in (self._opening, self._finding):
             if task is not None:
                 task.cancel()
@@ -542,9 +550,9 @@ class PdfViewer(Viewer):
         self._clear_hits()
         self._find_status.setText("Searching…")
         request = self._request("pdf.find", query=text)
-        serial, workers = self._serial, self.services.workers
+        serial, workers, cancel = self._serial, self.services.workers, self._cancel
         self._finding = self.services.tasks.run(
-            lambda: workers.run(request, reader=READER),
+            lambda: workers.run(request, reader=READER, cancel=cancel),
             lambda answer: self._found(serial, text, answer),
             lambda exc: self._find_failed(serial, exc),
             name="pdf find",
@@ -771,9 +779,9 @@ class PdfViewer(Viewer):
         if password:
             request["password"] = password
         self._trying_password = password
-        serial, workers = self._serial, self.services.workers
+        serial, workers, cancel = self._serial, self.services.workers, self._cancel
         self._opening = self.services.tasks.run(
-            lambda: workers.run(request, reader=READER),
+            lambda: workers.run(request, reader=READER, cancel=cancel),
             lambda answer: self._opened(serial, answer),
             lambda exc: self._open_failed(serial, exc),
             name="pdf open",
@@ -901,9 +909,9 @@ class PdfViewer(Viewer):
             return
         zoom = self._wanted_zoom()
         request = self._request("pdf.page", page=page, zoom=zoom)
-        serial, workers = self._serial, self.services.workers
+        serial, workers, cancel = self._serial, self.services.workers, self._cancel
         task = self.services.tasks.run(
-            lambda: _render(workers, request),
+            lambda: _render(workers, request, cancel),
             lambda answer: self._rendered(serial, page, zoom, answer),
             lambda exc: self._render_failed(serial, page, exc),
             name="pdf page",
