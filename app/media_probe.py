@@ -11,13 +11,17 @@ decodes is then given to the player. Runs in a worker process
 
 Request: ``{"job": "media.probe", "path": str}``.
 
-Answer header (payload empty)::
+Answer header::
 
     {"ok": True, "duration_ms": int | None, "has_video": bool, "has_audio": bool,
      "video_codec": str | None, "audio_codec": str | None, "codecs": [str, ...],
-     "width": int | None, "height": int | None}
+     "width": int | None, "height": int | None,
+     "cover": {"width": int, "height": int, "stride": int} | None}
 
-or ``{"ok": False, "reason": "..."}`` for a file that cannot be played.
+with the cover art of an audio file (its attached picture, scaled to fit
+:data:`MAX_COVER_SIDE`) as the payload, raw RGB888 rows of ``stride`` bytes;
+an empty payload when there is no cover. ``{"ok": False, "reason": "..."}``
+for a file that cannot be played.
 """
 
 from __future__ import annotations
@@ -31,6 +35,14 @@ from app.workers import damaged
 MAX_PROBE_PACKETS = 400
 """Packets read at most while looking for a first decoded frame of each stream."""
 
+MAX_COVER_SIDE = 512
+"""The cover art's longest side in the answer, in pixels (a preview, not the original)."""
+
+_MAX_COVER_PIXELS = 64_000_000  # a bigger "cover" is a bomb, not art: skipped
+MAX_COVER_SIDE = 512
+"""The cover art's longest side in the answer, in pixels (a preview, not the original)."""
+
+_MAX_COVER_PIXELS = 64_000_000  # a bigger "cover" is a bomb, not art: skipped
 _MAX_DURATION_MS = 1_000_000 * 3600 * 1000  # a million hours: past that the header lies
 
 
@@ -41,19 +53,23 @@ def handle(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     if job != "media.probe" or not isinstance(path, str):
         return {"ok": False, "reason": f"unknown job {job!r}"}, b""
     try:
-        return probe(Path(path)), b""
+        Path(path).stat()  # FFmpeg would call a missing file "damaged"
+    except OSError as exc:
+        return {"ok": False, "reason": f"the file could not be read ({exc.strerror})"}, b""
+    try:
+        return probe(Path(path))
     except Refused as exc:
         return {"ok": False, "reason": str(exc)}, b""
     except Exception as exc:  # PyAV raises many kinds on damaged files
         return damaged("file", exc), b""
 
 
-def probe(path: Path) -> dict[str, Any]:
+def probe(path: Path) -> tuple[dict[str, Any], bytes]:
     """What a player needs to know about the media file at ``path``.
 
     Returns:
-        The "ok" answer described in the module docstring, or a "not ok" one
-        when no stream decodes.
+        The "ok" answer and cover payload described in the module docstring,
+        or a "not ok" one when no stream decodes.
 
     Raises:
         Refused: the container cannot be opened.
@@ -70,18 +86,33 @@ def probe(path: Path) -> dict[str, Any]:
             None,
         )
         audio = next(iter(container.streams.audio), None)
+        cover_stream = next(
+            (
+                s
+                for s in container.streams.video
+                if s.disposition & av.stream.Disposition.attached_pic
+                and 0 < s.codec_context.width * s.codec_context.height <= _MAX_COVER_PIXELS
+            ),
+            None,
+        )
         codecs = [
             str(s.codec_context.name)
             for s in (video, audio)
             if s is not None and s.codec_context is not None
         ]
         if video is None and audio is None:
-            return {"ok": False, "reason": "the file holds no sound or picture"}
-        decoded = _first_frames(av, container, [s for s in (video, audio) if s is not None])
+            return {"ok": False, "reason": "the file holds no sound or picture"}, b""
+        if video is not None:
+            cover_stream = None  # a video shows its own pictures
+        covers: list[Any] = []
+        decoded = _first_frames(
+            av, container, [s for s in (video, audio) if s is not None], cover_stream, covers
+        )
         has_video = video is not None and video.index in decoded
         has_audio = audio is not None and audio.index in decoded
         if not has_video and not has_audio:
-            return {"ok": False, "reason": _undecodable_reason(codecs)}
+            return {"ok": False, "reason": _undecodable_reason(codecs)}, b""
+        cover, pixels = _cover_rgb(av, covers[0]) if covers else (None, b"")
         width = height = None
         if has_video and video is not None and video.codec_context.width:
             width, height = int(video.codec_context.width), int(video.codec_context.height)
@@ -95,23 +126,36 @@ def probe(path: Path) -> dict[str, Any]:
             "codecs": codecs,
             "width": width,
             "height": height,
-        }
+            "cover": cover,
+        }, pixels
 
 
-def _first_frames(av: Any, container: Any, streams: list[Any]) -> set[int]:
+def _first_frames(
+    av: Any, container: Any, streams: list[Any], cover_stream: Any, covers: list[Any]
+) -> set[int]:
     """Indexes of ``streams`` whose first packets decode to at least one frame.
 
     A stream whose decoder fails is left out rather than failing the file:
-    a video with a broken sound track still plays its pictures.
+    a video with a broken sound track still plays its pictures. The decoded
+    cover picture of ``cover_stream`` (FFmpeg queues it first), if any, is
+    appended to ``covers``.
     """
     wanted = {s.index for s in streams}
     decoded: set[int] = set()
     broken: set[int] = set()
     packets = 0
+    demuxed = streams + ([cover_stream] if cover_stream is not None else [])
     try:
-        for packet in container.demux(streams):
+        for packet in container.demux(demuxed):
             packets += 1
             index = packet.stream.index
+            if cover_stream is not None and index == cover_stream.index:
+                if not covers and packet.size:
+                    try:
+                        covers.extend(packet.decode()[:1])
+                    except av.error.FFmpegError:
+                        pass  # a broken cover: the player shows the icon
+                continue
             if index not in decoded and index not in broken:
                 try:
                     if packet.decode():
@@ -132,6 +176,21 @@ def _first_frames(av: Any, container: Any, streams: list[Any]) -> set[int]:
         except av.error.FFmpegError:
             pass
     return decoded
+
+
+def _cover_rgb(av: Any, frame: Any) -> tuple[dict[str, int] | None, bytes]:
+    """The cover ``frame`` scaled to fit :data:`MAX_COVER_SIDE`, as RGB888 rows."""
+    width, height = int(frame.width), int(frame.height)
+    if width <= 0 or height <= 0:
+        return None, b""
+    scale = min(1.0, MAX_COVER_SIDE / max(width, height))
+    width, height = max(1, round(width * scale)), max(1, round(height * scale))
+    try:
+        rgb = frame.reformat(width=width, height=height, format="rgb24")
+    except (av.error.FFmpegError, ValueError):
+        return None, b""
+    plane = rgb.planes[0]
+    return {"width": width, "height": height, "stride": int(plane.line_size)}, bytes(plane)
 
 
 def _undecodable_reason(codecs: list[str]) -> str:
