@@ -22,19 +22,8 @@ from ui.tasks import TaskManager
 from ui.viewers.base import ViewerServices, ViewerSource
 from ui.viewers.media_player import MediaPlayer, clock, cover_image
 
-pytestmark = pytest.mark.qt_log_ignore(
-    # Qt Multimedia looks for optional libraries (VA-API, PipeWire) at first use.
-    r"Couldn't (load|resolve) \S.* (library|symbols)$",
-    # No sound server or audio device on test machines: Qt plays to a null sink.
-    r"PulseAudioService: pa_context_connect\(\) failed",
-    r"No audio device detected",
-    # The offscreen platform has no GPU: the video sink converts frames on the CPU.
-    r"No RHI backend\. Using CPU",
-    # Full screen moves the video's native child window to another top-level;
-    # the offscreen platform cannot reparent native windows (xcb, Wayland,
-    # Windows and macOS can), so it says so and the move happens in Qt only.
-    r"This plugin does not support setParent!",
-)
+# Qt Multimedia's warnings on a machine without sound server or GPU are allowed
+# project-wide (pyproject.toml, qt_log_ignore).
 
 WAIT = 20_000  # ms; a loaded 2-core machine spawning a worker is slow, never wrong
 
