@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from app.extract_worker import load_pymupdf
 from app.workers import WorkerPool
 
 # Family → module; each module's `handle` answers that family's jobs.
@@ -22,6 +23,9 @@ FAMILIES = {
     "word": "app.word_html",
     "media": "app.media_probe",
 }
+
+WARM_UP = {"job": "warm"}
+"""The request :meth:`WorkerPool.warm` sends to load the decoders ahead of time."""
 
 VIEWER_TIMEOUT = 15.0
 """Seconds one viewer job may take in a worker before it is stopped."""
@@ -36,6 +40,13 @@ MAX_VIEWER_REPLY = 400 << 20
 def handle(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """A viewer worker's job (:data:`app.workers.Handler`): dispatch by family."""
     job = request.get("job")
+    if job == WARM_UP["job"]:
+        # Load the decoders now, while nobody waits: the first PDF opened
+        # then costs its own time only, not PyMuPDF's import.
+        for name in ("app.pdf_pages", "app.image_frames"):
+            importlib.import_module(name)
+        load_pymupdf()
+        return {"ok": True}, b""
     family = job.partition(".")[0] if isinstance(job, str) else ""
     module_name = FAMILIES.get(family)
     if module_name is None:
