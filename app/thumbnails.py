@@ -130,7 +130,9 @@ def handle(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         return {"ok": False, "reason": "the request was malformed", "error": repr(exc)}, b""
     what = _what(mime)
     try:
-        mode, width, height, pixels = render(path, mime, size)
+        mode, width, height, pixels = render(path, mime, size, pages=bool(request.get("pages")))
+    except _NeedsPages:
+        return {"ok": False, "reason": "", "needs_pages": True}, b""
     except NoPicture as exc:
         return {"ok": False, "reason": str(exc), "pictureless": True}, b""
     except Unreadable as exc:
@@ -163,7 +165,7 @@ class NoPicture(Unreadable):
     """A file that is fine but has nothing to show (audio without cover art)."""
 
 
-def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
+def render(path: Path, mime: str, size: int, pages: bool = False) -> tuple[str, int, int, bytes]:
     """Decodes a file into thumbnail pixels, in this process. Meant for worker processes.
 
     Args:
@@ -171,6 +173,9 @@ def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
         mime: its mime type; ``application/pdf`` renders the first page.
         size: the longest side in pixels. Images smaller than this are not
             enlarged; PDF pages are scaled to fit exactly.
+        pages: a .docx without a thumbnail of its own raises
+            :class:`_NeedsPages` (its caller has LibreOffice to draw its
+            first page) instead of getting a page of its first lines.
 
     Returns:
         ``(mode, width, height, pixels)``: mode ``RGB`` or ``RGBA`` and the
@@ -183,7 +188,7 @@ def render(path: Path, mime: str, size: int) -> tuple[str, int, int, bytes]:
     if mime == PDF_MIME:
         return _render_pdf(path, size)
     if mime == DOCX_MIME:
-        return _render_docx(path, size)
+        return _render_docx(path, size, pages)
     if _is_text(mime):
         return _render_page(_text_lines(path), size)
     if mime.startswith(("video/", "audio/")):
@@ -255,9 +260,13 @@ def _utf8ish(data: bytes) -> bool:
     return True
 
 
-def _render_docx(path: Path, size: int) -> tuple[str, int, int, bytes]:
+class _NeedsPages(Exception):
+    """A document the worker can only show as lines, where LibreOffice could draw its page."""
+
+
+def _render_docx(path: Path, size: int, pages: bool = False) -> tuple[str, int, int, bytes]:
     """A .docx's own thumbnail (docProps/thumbnail.jpeg or .png) when Word saved one,
-    else a page of its first paragraphs, headings larger."""
+    else (``pages`` False) a page of its first paragraphs, headings larger."""
     import io
 
     from app.extract_worker import Refused, open_package, word_paragraphs
@@ -273,6 +282,8 @@ def _render_docx(path: Path, size: int) -> tuple[str, int, int, bytes]:
                 return _render_image(io.BytesIO(package.read(name)), size)
         if "word/document.xml" not in names:
             raise Unreadable("the document has no body")
+        if pages:
+            raise _NeedsPages
         paragraphs = word_paragraphs(package.read("word/document.xml"), _PAGE_LINES)
     return _render_page(paragraphs, size)
 
@@ -478,6 +489,7 @@ class Thumbnailer:
         self._lock = threading.Lock()
         self._failures: dict[str, str] = {}
         self._pictureless: set[str] = set()  # fine files with nothing to show
+        self._soffice: bool | None = None  # LibreOffice installed? Looked up when first needed
         self._inflight: dict[tuple[str, int], threading.Event] = {}
         self._closed = False
 
@@ -583,9 +595,16 @@ class Thumbnailer:
         if not source.is_file():
             return None  # evicted: only the bucket has it, and thumbnails never download
         reader = "PDF reader" if mime == PDF_MIME else "image reader"
-        request = {"path": str(source.resolve()), "mime": mime, "size": size}
+        # A .docx without a picture of its own: its first page through
+        # LibreOffice when this computer has it, else a page of its first lines.
+        pages = mime == DOCX_MIME and self._libreoffice()
+        request = {"path": str(source.resolve()), "mime": mime, "size": size, "pages": pages}
         try:
             header, pixels = self._pool.run(request, reader=reader)
+            if header.get("needs_pages"):
+                request = self._first_page(blob_hash, source, mime, request)
+                reader = "PDF reader" if request["mime"] == PDF_MIME else reader
+                header, pixels = self._pool.run(request, reader=reader)
         except NoWorker as exc:
             if not self._closed:
                 log.error("no thumbnail for %s: %s", source, exc)
@@ -610,6 +629,28 @@ class Thumbnailer:
             # The cache's disk, not the file: worth another try next session.
             log.warning("cannot write the thumbnail of %s: %s", source, exc)
         return None
+
+    def _libreoffice(self) -> bool:
+        with self._lock:
+            if self._soffice is None:
+                from app.office import find_soffice
+
+                self._soffice = find_soffice() is not None
+            return self._soffice
+
+    def _first_page(
+        self, blob_hash: str, source: Path, mime: str, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The request for a document's first page, as LibreOffice draws it (converted
+        once into the cache, shared with the viewer); the lines' page if that fails."""
+        from app.office import ConversionFailed, convert_to_pdf
+
+        try:
+            pdf = convert_to_pdf(source, blob_hash, self.cache_dir, mime=mime)
+        except ConversionFailed as exc:
+            log.warning("LibreOffice could not convert %s: %s", source, exc)
+            return {**request, "pages": False}
+        return {"path": str(pdf), "mime": PDF_MIME, "size": request["size"]}
 
     def _fail(self, blob_hash: str, reason: str) -> None:
         with self._lock:

@@ -555,6 +555,40 @@ def test_text_and_word_documents_get_a_page_of_their_first_lines(
         assert max(image.size) == min(256, max(original.size))
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in soffice is a sh script")
+def test_with_libreoffice_a_word_document_shows_its_first_page(
+    vault: Vault, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in for LibreOffice on PATH that "converts" to a real US Letter PDF.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    soffice = bin_dir / "soffice"
+    soffice.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do case "$last" in --outdir) out="$arg";; esac; last="$arg"; done\n'
+        'name=$(basename "$last")\n'
+        f'cp "{corpus / "pdf/crazyones.pdf"}" "$out/${{name%.*}}.pdf"\n'
+    )
+    soffice.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    blobs = import_blobs(
+        vault,
+        corpus / "office/IllustrativeCases.docx",  # no picture of its own
+        corpus / "office/doc-no-coreprops.docx",  # carries docProps/thumbnail.jpeg
+    )
+    with Thumbnailer(vault.paths.cache, workers=1, timeout=TIMEOUT) as thumbnailer:
+        made = _make(thumbnailer, vault, blobs["IllustrativeCases.docx"], 256)
+        assert made is not None, thumbnailer.failure(blobs["IllustrativeCases.docx"][0])
+        with Image.open(made) as image:
+            assert image.size == (198, 256)  # the PDF's 612 × 792 page, not a 3:4 drawn page
+        converted = vault.paths.cache / "converted"
+        assert len(list(converted.glob("*/*.pdf"))) == 1  # kept for the viewer too
+        # A document's own picture still comes first.
+        embedded = _make(thumbnailer, vault, blobs["doc-no-coreprops.docx"], 256)
+        assert embedded is not None
+        assert len(list(converted.glob("*/*.pdf"))) == 1
+
+
 def test_a_damaged_word_document_fails_cleanly(
     vault: Vault, thumbnailer: Thumbnailer, tmp_path: Path
 ) -> None:
