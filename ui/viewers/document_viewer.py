@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QIcon,
@@ -97,6 +97,7 @@ class _BadAnswer(Exception):
 class _Rendered:
     html: str
     images: list[QImage]
+    document: QTextDocument  # parsed on the pool thread, now owned by the GUI thread
     title: str
     truncated: bool
     pages_possible: bool  # LibreOffice is installed
@@ -126,10 +127,31 @@ def _rendered(header: dict[str, Any], payload: bytes, pages_possible: bool) -> _
     return _Rendered(
         html=html,
         images=images,
+        document=_parsed(html, images),
         title=str(header.get("title") or ""),
         truncated=bool(header.get("truncated")),
         pages_possible=pages_possible,
     )
+
+
+def _parsed(html: str, images: list[QImage]) -> QTextDocument:
+    """The page's document, parsed here (a long one takes a second) and handed to the GUI thread.
+
+    QTextDocument is reentrant: built on a pool thread, then moved to the GUI
+    thread, where laying it out happens lazily as it scrolls into view.
+    """
+    document = QTextDocument()
+    document.setDocumentMargin(_PAGE_MARGIN)
+    document.setHtml(html)
+    # setHtml() empties the document's resources: the pictures go in after.
+    for index, image in enumerate(images):
+        document.addResource(
+            QTextDocument.ResourceType.ImageResource, QUrl(f"docimg:{index}"), image
+        )
+    application = QCoreApplication.instance()
+    if application is not None:
+        document.moveToThread(application.thread())
+    return document
 
 
 def _image(entry: Any, payload: bytes) -> QImage:
@@ -515,18 +537,14 @@ class DocumentViewer(Viewer):
 
     def _on_rendered(self, generation: int, rendered: _Rendered) -> None:
         if generation != self._generation or self._source is None:
+            rendered.document.deleteLater()
             return  # the selection moved on
         self._task = None
         self._pages_possible = rendered.pages_possible
-        document = self._page.document()
-        # setHtml() empties the document's resources: the pictures go in after.
-        self._page.setHtml(rendered.html)
+        # Parented to the page, so the next document replacing it deletes this one.
+        rendered.document.setParent(self._page)
+        self._page.setDocument(rendered.document)
         self._page.setAccessibleDescription(rendered.title or self._source.name)
-        for index, image in enumerate(rendered.images):
-            document.addResource(
-                QTextDocument.ResourceType.ImageResource, QUrl(f"docimg:{index}"), image
-            )
-        document.markContentsDirty(0, document.characterCount())
         self._page.moveCursor(QTextCursor.MoveOperation.Start)
         self._apply_zoom()
         self._set_mode("html")
