@@ -40,6 +40,17 @@ _CSV_DELIMITERS = ",;\t|"
 _CSV_FIELD = 1 << 20  # the longest CSV field read (csv's default, 128 KiB, is too tight)
 _CSV_COLUMNS = 1000  # columns beyond these are left out of the table
 
+# Legacy codecs (by codecs.lookup name) that text files are really written
+# in, besides UTF-*, ISO-8859-*, Windows-125x and the Mac ones.
+_PLAUSIBLE = frozenset(
+    {
+        "cp932", "shift_jis", "euc_jp", "iso2022_jp", "big5", "big5hkscs", "gb2312",
+        "gbk", "gb18030", "hz", "euc_kr", "cp949", "iso2022_kr", "johab", "koi8-r",
+        "koi8-u", "cp866", "cp874", "tis-620", "cp437", "cp850", "cp852", "cp855",
+        "cp862", "cp864", "latin-1", "ascii",
+    }
+)  # fmt: skip
+
 # Byte-order marks, longest first (UTF-32 LE starts like UTF-16 LE).
 _BOMS = (
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -142,9 +153,12 @@ def detect_encoding(data: bytes, truncated: bool = False) -> str:
         return "utf-8"
     import charset_normalizer  # only for legacy encodings; it costs an import
 
-    best = charset_normalizer.from_bytes(sample).best()
-    if best is not None and _known(best.encoding) and _decodes(sample, best.encoding, cut):
-        return str(best.encoding)
+    # Its guesses in order of likelihood; on a few bytes it also proposes
+    # codecs nobody writes files in (cp1006, cp037), which are passed over.
+    for match in charset_normalizer.from_bytes(sample):
+        encoding = str(match.encoding)
+        if _plausible(encoding) and _decodes(sample, encoding, cut):
+            return encoding
     return "cp1252" if _decodes(sample, "cp1252", cut) else "latin-1"
 
 
@@ -240,6 +254,15 @@ def _size(stream: io.BufferedReader) -> int:
         return os.fstat(stream.fileno()).st_size
     except OSError:
         return 0
+
+
+def _plausible(encoding: str) -> bool:
+    """Whether text files are commonly written in ``encoding`` (legacy ones included)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name in _PLAUSIBLE or name.startswith(("utf", "iso8859", "cp125", "mac-"))
 
 
 def _known(encoding: str) -> bool:
