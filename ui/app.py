@@ -20,6 +20,7 @@ from app.errors import VaultError
 from app.logs import log_file, setup_logging
 from app.paths import vault_paths
 from app.vault import Vault
+from ui.collector import GuiThreadCollector
 from ui.main_window import MainWindow
 from ui.resources import app_icon
 
@@ -41,6 +42,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName("mediavault")
     app.setWindowIcon(app_icon())
     follow_color_scheme(app)
+    if app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(app)
     return app
 
 

@@ -56,7 +56,7 @@ from PySide6.QtWidgets import (
 
 from ui.folder_tree import ITEMS_MIME, decode_items, local_paths, show_tip_by
 from ui.item_model import Column, Item, ItemModel, ItemRole
-from ui.resources import kind_icon
+from ui.resources import checkerboard, kind_icon
 
 _Index = QModelIndex | QPersistentModelIndex
 NAME_MIN_CHARS = 24  # the list's Name column never gets narrower than this
@@ -371,6 +371,8 @@ class GridDelegate(NameDelegate):
             # A picture smaller than the cell keeps its size, as in a file manager.
             target = QRect(QPoint(0, 0), logical)
             target.moveCenter(image.center())
+            if thumb.hasAlphaChannel():  # only thumbnails with real transparency have one
+                painter.fillRect(target, checkerboard())
             painter.drawPixmap(target, thumb)
         else:
             icon = kind_icon("folder" if item.is_folder else item.kind)

@@ -50,6 +50,7 @@ from app.errors import VaultError
 from app.logs import log_file
 from app.settings import Preferences, load_preferences, trim_cache
 from app.vault import Vault
+from app.viewer_jobs import WARM_UP, viewer_pool
 from ui.file_actions import FileActions
 from ui.folder_tree import (
     DropIntent,
@@ -70,6 +71,7 @@ from ui.sync_status import SyncStatus
 from ui.tasks import TaskManager
 from ui.thumbnails import ThumbnailProvider
 from ui.transfers import Transfer, TransferKind, TransferManager, TransfersPanel
+from ui.viewers.base import ViewerServices
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ TYPE_FILTERS: list[tuple[str, frozenset[str]]] = [
 SEARCH_DELAY_MS = 250  # typing pauses this long before a search runs
 GRID, LIST = 0, 1
 TRIM_DELAY_MS = 20_000  # after start, the cache is brought under its limit
+WARM_VIEWERS_MS = 1_500  # after start, the viewers' worker processes start
 PLACE_NODES = {
     "all": NodeKind.ALL_FILES,
     "favorites": NodeKind.FAVORITES,
@@ -159,7 +162,12 @@ class MainWindow(QMainWindow):
         self.tree_model.rowsAboutToBeRemoved.connect(self._tree_rows_going)
         self.tree_model.rowsRemoved.connect(self._tree_rows_gone)
         self.tree = FolderTree(self.tree_model, self)
-        self.preview = PreviewPane(vault, self.tasks, self.thumbnails, self)
+        # The viewers' own threads and decoding processes: a 500-page PDF
+        # rendering never holds up a folder listing, nor the other way round.
+        self.viewer_tasks = TaskManager(self, max_threads=2, name="viewers")
+        self.viewer_workers = viewer_pool(workers=2)
+        services = ViewerServices(self.viewer_tasks, self.viewer_workers, vault.paths.cache)
+        self.preview = PreviewPane(vault, self.tasks, self.thumbnails, self, services=services)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.tree)
         self.splitter.addWidget(self.stack)
@@ -178,6 +186,8 @@ class MainWindow(QMainWindow):
         self.sync_status.start()
         # Later: walking a big cache must not hold up the first listings.
         QTimer.singleShot(TRIM_DELAY_MS, self, self.trim_cache)
+        # Started before the first preview is asked for: a fresh worker takes a second.
+        QTimer.singleShot(WARM_VIEWERS_MS, self, lambda: self.viewer_workers.warm(WARM_UP))
 
     # -- building -----------------------------------------------------------------
 
@@ -803,6 +813,10 @@ class MainWindow(QMainWindow):
         self.sync_status.shutdown()
         self.transfers.shutdown()
         self.thumbnails.shutdown()
+        if self.preview.viewer_host is not None:
+            self.preview.viewer_host.stop()
+        self.viewer_tasks.shutdown()
+        self.viewer_workers.close()
         self.tasks.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

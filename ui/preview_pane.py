@@ -45,6 +45,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QIcon,
     QMouseEvent,
+    QPainter,
     QPalette,
     QPixmap,
     QResizeEvent,
@@ -57,6 +58,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -69,8 +71,10 @@ from app.errors import NotFound, VaultError
 from app.rows import FileInfo, FolderInfo
 from app.vault import Vault
 from ui.formatting import format_time, human_size
-from ui.resources import kind_icon
+from ui.resources import checkerboard, kind_icon
 from ui.tasks import Task, TaskManager
+from ui.viewers.base import ViewerServices
+from ui.viewers.host import ViewerHost
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +160,16 @@ def _load_file(vault: Vault, file_id: int) -> _FileDetails:
 def _load_folder(vault: Vault, folder_id: int) -> FolderInfo:
     """Reads a folder's properties. Runs on a pool thread."""
     return vault.folder_info(folder_id)
+
+
+def _on_checkerboard(pixmap: QPixmap) -> QPixmap:
+    """A transparent picture laid on the checkerboard, so that its shape shows."""
+    board = QPixmap(pixmap.size())
+    painter = QPainter(board)
+    painter.fillRect(board.rect(), checkerboard())
+    painter.drawPixmap(0, 0, pixmap)
+    painter.end()
+    return board
 
 
 def short_hash(blob_hash: str) -> str:
@@ -365,9 +379,11 @@ class PreviewPane(QWidget):
         tasks: TaskManager,
         thumbnails: ThumbnailSource | None,
         parent: QWidget | None = None,
+        services: ViewerServices | None = None,
     ) -> None:
         super().__init__(parent)
         self._vault = vault
+        self._services = services
         self._tasks = tasks
         self._thumbnails = thumbnails
         self._request: _Shown | None = None  # what was asked for last
@@ -407,11 +423,23 @@ class PreviewPane(QWidget):
         self._message.setMargin(self.fontMetrics().height())
         self._pages.addWidget(self._message)
 
-        self._scroll = QScrollArea(self)
+        # The viewer on top, the properties below; without a viewer for the
+        # file, the properties (with the thumbnail) take the whole height.
+        self._content = QSplitter(Qt.Orientation.Vertical, self)
+        self._content.setChildrenCollapsible(False)
+        self._pages.addWidget(self._content)
+        self.viewer_host: ViewerHost | None = None
+        if self._services is not None:
+            self.viewer_host = ViewerHost(self._vault, self._services, self._content)
+            self.viewer_host.hide()
+            self._content.addWidget(self.viewer_host)
+        self._scroll = QScrollArea(self._content)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setWidgetResizable(True)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._pages.addWidget(self._scroll)
+        self._content.addWidget(self._scroll)
+        self._content.setStretchFactor(0, 3)
+        self._content.setStretchFactor(self._content.count() - 1, 1)
 
         content = QWidget(self._scroll)
         column = self._column = QVBoxLayout(content)
@@ -554,6 +582,8 @@ class PreviewPane(QWidget):
     # --- loading --------------------------------------------------------
 
     def _cancel(self) -> None:
+        if self.viewer_host is not None:
+            self.viewer_host.stop()  # no sound or download outlives the selection
         self._serial += 1
         self._request = None
         self._loading_timer.stop()
@@ -599,6 +629,7 @@ class PreviewPane(QWidget):
             self._show_message(FAILED_TEXT)
 
     def _show_message(self, text: str) -> None:
+        self._set_viewer(None)
         self._loading_timer.stop()
         self._shown = None
         self._thumbnail = None
@@ -665,8 +696,9 @@ class PreviewPane(QWidget):
         self._icon = self._file_icon(details.icon_name, info.kind)
         self._thumbnail = None
         self._bucket = 0
-        self._pages.setCurrentWidget(self._scroll)
+        self._pages.setCurrentWidget(self._content)
         self._scroll.verticalScrollBar().setValue(0)
+        self._set_viewer(info)
         self._ask_thumbnail()
         self._update_viewer()
 
@@ -696,9 +728,28 @@ class PreviewPane(QWidget):
         self._icon = self._fallback(kind_icon("folder"), QStyle.StandardPixmap.SP_DirIcon)
         self._thumbnail = None
         self._bucket = 0
-        self._pages.setCurrentWidget(self._scroll)
+        self._pages.setCurrentWidget(self._content)
         self._scroll.verticalScrollBar().setValue(0)
+        self._set_viewer(None)
         self._update_viewer()
+
+    def _set_viewer(self, info: FileInfo | None) -> None:
+        """Shows ``info`` in its viewer when its type has one; else the thumbnail."""
+        host = self.viewer_host
+        if host is None:
+            return
+        shown = info is not None and host.show_file(info)
+        if not shown:
+            host.clear()
+        host.setVisible(shown)
+        # The viewer shows the content itself: the thumbnail would repeat it.
+        self.viewer_area.setVisible(not shown)
+
+    @property
+    def viewer(self) -> object | None:
+        """The viewer showing the current file (``ui/viewers``), or None."""
+        host = self.viewer_host
+        return host.viewer if host is not None and host.isVisible() else None
 
     def _file_icon(self, icon_name: str, kind: str) -> QIcon:
         # The desktop theme's icon of the exact type first (a PDF looks like
@@ -764,6 +815,8 @@ class PreviewPane(QWidget):
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
+            if pixmap.hasAlphaChannel():
+                pixmap = _on_checkerboard(pixmap)
         else:
             side = min(6 * self.fontMetrics().height(), box.width())
             pixmap = self._icon.pixmap(QSize(side, side), dpr)

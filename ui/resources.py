@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
 ICON_SVG = "mediavault.svg"
 ICON_PNG = "mediavault.png"
@@ -111,3 +111,20 @@ def icon(name: str, theme: str = "") -> QIcon:
         except FileNotFoundError:
             found = QIcon()
     return found
+
+
+@cache
+def checkerboard() -> QBrush:
+    """The light grey checkerboard drawn under transparent pictures, as image editors do.
+
+    Light in both palettes: a transparent logo meant for white paper stays
+    readable in the dark one. Needs a QGuiApplication.
+    """
+    square = 8
+    tile = QPixmap(2 * square, 2 * square)
+    tile.fill(QColor(236, 236, 236))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, square, square, QColor(204, 204, 204))
+    painter.fillRect(square, square, square, square, QColor(204, 204, 204))
+    painter.end()
+    return QBrush(tile)

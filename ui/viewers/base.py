@@ -10,6 +10,8 @@ capped amounts of plain text on a pool thread.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,20 @@ def worker_answer(header: dict[str, Any]) -> str | None:
     if header.get("ok"):
         return None
     return str(header.get("reason") or "the file could not be read")
+
+
+def weakly(method: Callable[..., None], *args: Any) -> Callable[[Any], None]:
+    """``method(*args, value)`` as a task callback that does not keep its widget alive.
+
+    A callback holding the viewer, held by a task the viewer holds, is a
+    reference cycle: Python's collector may then free the widget on whatever
+    thread it runs, a pool thread included, and Qt crashes deleting it there.
+    """
+    ref = weakref.WeakMethod(method)
+
+    def call(value: Any) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(*args, value)
+
+    return call

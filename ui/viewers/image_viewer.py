@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import logging
 import math
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QHideEvent,
     QIcon,
     QImage,
@@ -27,7 +24,6 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPixmap,
     QResizeEvent,
     QShowEvent,
     QWheelEvent,
@@ -44,8 +40,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import WorkerFailed, WorkerPool
+from ui.resources import checkerboard
 from ui.tasks import Task
-from ui.viewers.base import Viewer, ViewerServices, ViewerSource, worker_answer
+from ui.viewers.base import Viewer, ViewerServices, ViewerSource, weakly, worker_answer
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +62,6 @@ ZOOM_STEPS = (
 
 _SMOOTH_LIMIT = 4_000_000  # pixels a frame may have to be scaled smoothly on every paint
 _SCALE_DELAY_MS = 120  # a burst of zoom steps asks for one smooth copy, not one per step
-_CHECKER = 8  # side of one checkerboard square, logical pixels
 _FORMATS = {"RGB": (3, QImage.Format.Format_RGB888), "RGBA": (4, QImage.Format.Format_RGBA8888)}
 
 
@@ -168,35 +164,6 @@ def frames_from_answer(header: dict[str, Any], payload: bytes) -> DecodedImage:
     return DecodedImage(frames, durations, loop, original, bool(header.get("truncated")))
 
 
-def _weakly(method: Callable[..., None], *args: Any) -> Callable[[Any], None]:
-    """``method(*args, value)`` as a task callback that does not keep its widget alive.
-
-    A callback holding the viewer, held by a task the viewer holds, is a
-    reference cycle: Python's collector may then free the widget on whatever
-    thread it runs, a pool thread included, and Qt crashes deleting it there.
-    """
-    ref = weakref.WeakMethod(method)
-
-    def call(value: Any) -> None:
-        bound = ref()
-        if bound is not None:
-            bound(*args, value)
-
-    return call
-
-
-def _checkerboard(base: QColor, size: int) -> QPixmap:
-    """A tile of two neutral shades of the palette's base colour: transparency reads as such."""
-    other = base.darker(115) if base.lightness() > 128 else base.lighter(150)
-    tile = QPixmap(2 * size, 2 * size)
-    tile.fill(base)
-    painter = QPainter(tile)
-    painter.fillRect(0, 0, size, size, other)
-    painter.fillRect(size, size, size, size, other)
-    painter.end()
-    return tile
-
-
 class ImageCanvas(QAbstractScrollArea):
     """Paints one frame at a zoom, with scroll bars, drag panning and Ctrl+wheel zoom.
 
@@ -219,7 +186,6 @@ class ImageCanvas(QAbstractScrollArea):
         self._smooth: QImage | None = None  # a smoothly scaled copy for this zoom
         self._smooth_key: tuple[int, float] = (0, 0.0)
         self._drag: tuple[QPoint, int, int] | None = None
-        self._tile: QPixmap | None = None
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.setSingleStep(24)
             bar.valueChanged.connect(self.viewport().update)
@@ -342,9 +308,7 @@ class ImageCanvas(QAbstractScrollArea):
         target = QRectF(origin.x(), origin.y(), width, height)
         visible = target.intersected(QRectF(self.viewport().rect()))
         if image.hasAlphaChannel():
-            if self._tile is None:
-                self._tile = _checkerboard(self.palette().base().color(), _CHECKER)
-            painter.fillRect(visible, self._tile)
+            painter.fillRect(visible, checkerboard())
         if self._smooth is not None:
             painter.drawImage(target, self._smooth)
         else:
@@ -404,10 +368,6 @@ class ImageCanvas(QAbstractScrollArea):
             event.accept()
             return
         super().mouseReleaseEvent(event)
-
-    def changeEvent(self, event: Any) -> None:
-        super().changeEvent(event)
-        self._tile = None  # the palette may have changed (light/dark)
 
 
 class ImageViewer(Viewer):
@@ -546,8 +506,8 @@ class ImageViewer(Viewer):
         self.info_label.setText("")
         self._task = self.services.tasks.run(
             lambda: decode_image(workers, path),
-            _weakly(self._decoded_ready, generation),
-            _weakly(self._decode_failed, generation),
+            weakly(self._decoded_ready, generation),
+            weakly(self._decode_failed, generation),
             name="image-viewer",
         )
 
@@ -731,7 +691,7 @@ class ImageViewer(Viewer):
             )
 
         self._scale_task = self.services.tasks.run(
-            scale, _weakly(self._smooth_copy_ready, generation, key), name="image-viewer-scale"
+            scale, weakly(self._smooth_copy_ready, generation, key), name="image-viewer-scale"
         )
 
     def _smooth_copy_ready(self, generation: int, key: tuple[int, float], scaled: QImage) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import codecs
 import logging
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +50,7 @@ from app.text_preview import (
 )
 from ui.formatting import human_size
 from ui.tasks import Task
-from ui.viewers.base import Viewer, ViewerServices, ViewerSource
+from ui.viewers.base import Viewer, ViewerServices, ViewerSource, weakly
 
 log = logging.getLogger(__name__)
 
@@ -176,23 +174,6 @@ def break_long_lines(text: str, width: int = LONG_LINE) -> tuple[str, bool]:
         else:
             pieces.extend(line[start : start + width] for start in range(0, len(line), width))
     return "\n".join(pieces), True
-
-
-def _weakly(method: Callable[..., None], *args: Any) -> Callable[[Any], None]:
-    """``method(*args, value)`` as a task callback that does not keep its widget alive.
-
-    A callback holding the viewer, held by a task the viewer holds, is a
-    reference cycle: Python's collector may then free the widget on whatever
-    thread it runs, a pool thread included, and Qt crashes deleting it there.
-    """
-    ref = weakref.WeakMethod(method)
-
-    def call(value: Any) -> None:
-        bound = ref()
-        if bound is not None:
-            bound(*args, value)
-
-    return call
 
 
 @dataclass(frozen=True)
@@ -464,8 +445,8 @@ class TextViewer(Viewer):
 
         self._task = self.services.tasks.run(
             read,
-            _weakly(self._done, generation),
-            _weakly(self._failed, generation),
+            weakly(self._done, generation),
+            weakly(self._failed, generation),
             name="text-viewer",
         )
         self._update_controls()
