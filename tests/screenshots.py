@@ -4,7 +4,9 @@ Builds a vault from ``../shared/corpus`` in a temporary directory, then opens
 the window once per scale (100% and 200%, and once in the dark palette) in a
 child process under ``xvfb-run`` (offscreen when it is missing) and saves, in
 ``docs/screenshots/``: the grid with thumbnails, the list, search results,
-the Trash and the Settings dialog. Look at them before committing.
+the Trash and the Settings dialog; and the preview pane showing a photo, a
+PDF, a Word document, a CSV table, a video, the audio player and a broken
+file. Look at them before committing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +43,9 @@ def build_vault(home: Path) -> None:
         vault.import_paths(
             sorted(p for p in (CORPUS / "media").glob("*") if p.is_file())[:8], media
         )
+        vault.import_paths([CORPUS / "media/fixture.webm"], media)
+        inbox = vault.makedirs("/Inbox")
+        vault.import_paths([CORPUS / "broken/broken.png", CORPUS / "text/utf8.csv"], inbox)
         page = vault.browse_page(Source.folder(photos))
         files = [r.id for r in page.rows if r.item == "file"]
         vault.set_favorite(files[:3], True)
@@ -60,6 +66,20 @@ def shoot(home: Path, scale: str, scheme: str, suffix: str) -> None:
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
     subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
+
+
+def _grab_on_screen(widget: object) -> object:
+    """What the screen shows of ``widget``: a video's picture is in a native window
+    that ``QWidget.grab`` leaves black; offscreen there is no screen to read."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QWidget
+
+    assert isinstance(widget, QWidget)
+    if QGuiApplication.platformName() == "offscreen":
+        return widget.grab()
+    corner = widget.mapToGlobal(widget.rect().topLeft())
+    screen = QGuiApplication.primaryScreen()
+    return screen.grabWindow(0, corner.x(), corner.y(), widget.width(), widget.height())
 
 
 def child(home: Path, suffix: str) -> None:
@@ -115,6 +135,35 @@ def child(home: Path, suffix: str) -> None:
     window.open_source(Source.trash())
     settle()
     save("trash")
+
+    # The preview pane, wide, with each kind of viewer.
+    window.set_view_mode(LIST)
+    window.splitter.setSizes([180, 520, 580])
+    host = window.preview.viewer_host
+    assert host is not None
+    for name, folder, file_name in (
+        ("preview-photo", "/Photos/Holidays", "flower.jpg"),
+        ("preview-pdf", "/Documents", "2201.00069.pdf"),
+        ("preview-docx", "/Documents", "IllustrativeCases.docx"),
+        ("preview-table", "/Inbox", "utf8.csv"),
+        ("preview-video", "/Music and videos", "fixture.webm"),
+        ("preview-audio", "/Music and videos", "covr-with-name.m4a"),
+        ("preview-broken", "/Inbox", "broken.png"),
+    ):
+        window.open_folder(vault.resolve_folder(folder))
+        settle(800)
+        item = next((i for i in window.model.items() if i.name == file_name), None)
+        if item is None:
+            print("not in the vault:", folder, file_name)
+            continue
+        window.select_item(item.id, False)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (host.shown or host.message):
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
+        settle(1200)
+        path = OUT / f"{name}{suffix}.png"
+        _grab_on_screen(window.preview).save(str(path))
+        print("saved", path.relative_to(ROOT))
 
     window.file_actions.open_settings()
     dialog = window.file_actions.settings_dialog
