@@ -18,8 +18,8 @@ Answer header::
      "width": int | None, "height": int | None,
      "cover": {"width": int, "height": int, "stride": int} | None}
 
-with the cover art of an audio file (its attached picture, scaled to fit
-:data:`MAX_COVER_SIDE`) as the payload, raw RGB888 rows of ``stride`` bytes;
+with the cover art of an audio file (its attached picture), or a video's first
+frame, scaled to fit :data:`MAX_COVER_SIDE`, as the payload, raw RGB888 rows of ``stride`` bytes;
 an empty payload when there is no cover. ``{"ok": False, "reason": "..."}``
 for a file that cannot be played.
 """
@@ -35,10 +35,6 @@ from app.workers import damaged
 MAX_PROBE_PACKETS = 400
 """Packets read at most while looking for a first decoded frame of each stream."""
 
-MAX_COVER_SIDE = 512
-"""The cover art's longest side in the answer, in pixels (a preview, not the original)."""
-
-_MAX_COVER_PIXELS = 64_000_000  # a bigger "cover" is a bomb, not art: skipped
 MAX_COVER_SIDE = 512
 """The cover art's longest side in the answer, in pixels (a preview, not the original)."""
 
@@ -103,10 +99,16 @@ def probe(path: Path) -> tuple[dict[str, Any], bytes]:
         if video is None and audio is None:
             return {"ok": False, "reason": "the file holds no sound or picture"}, b""
         if video is not None:
-            cover_stream = None  # a video shows its own pictures
+            # A video's picture before it plays is its own first frame.
+            cover_stream = None
         covers: list[Any] = []
         decoded = _first_frames(
-            av, container, [s for s in (video, audio) if s is not None], cover_stream, covers
+            av,
+            container,
+            [s for s in (video, audio) if s is not None],
+            cover_stream,
+            covers,
+            video.index if video is not None else None,
         )
         has_video = video is not None and video.index in decoded
         has_audio = audio is not None and audio.index in decoded
@@ -131,13 +133,19 @@ def probe(path: Path) -> tuple[dict[str, Any], bytes]:
 
 
 def _first_frames(
-    av: Any, container: Any, streams: list[Any], cover_stream: Any, covers: list[Any]
+    av: Any,
+    container: Any,
+    streams: list[Any],
+    cover_stream: Any,
+    covers: list[Any],
+    poster_index: int | None = None,
 ) -> set[int]:
     """Indexes of ``streams`` whose first packets decode to at least one frame.
 
     A stream whose decoder fails is left out rather than failing the file:
     a video with a broken sound track still plays its pictures. The decoded
-    cover picture of ``cover_stream`` (FFmpeg queues it first), if any, is
+    cover picture of ``cover_stream`` (FFmpeg queues it first), if any, or
+    else the first frame of the stream numbered ``poster_index`` (a video), is
     appended to ``covers``.
     """
     wanted = {s.index for s in streams}
@@ -158,10 +166,14 @@ def _first_frames(
                 continue
             if index not in decoded and index not in broken:
                 try:
-                    if packet.decode():
-                        decoded.add(index)
+                    frames = packet.decode()
                 except av.error.FFmpegError:
                     broken.add(index)
+                    frames = []
+                if frames:
+                    decoded.add(index)
+                    if index == poster_index and not covers:
+                        covers.append(frames[0])
             if decoded | broken >= wanted or packets >= MAX_PROBE_PACKETS:
                 break
     except av.error.FFmpegError:

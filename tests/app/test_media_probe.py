@@ -67,12 +67,15 @@ def test_cover_art_comes_scaled_as_rgb(pool: WorkerPool, corpus: Path) -> None:
     assert len(set(payload)) > 16  # a picture, not one colour
 
 
-def test_video_has_no_cover(pool: WorkerPool, corpus: Path) -> None:
+def test_a_videos_picture_is_its_first_frame(pool: WorkerPool, corpus: Path) -> None:
     header, payload = pool.run(
         {"job": "media.probe", "path": str(corpus / "media" / "fixture.3gp")}
     )
-    assert header["cover"] is None
-    assert payload == b""
+    cover = header["cover"]
+    assert (cover["width"], cover["height"]) == (header["width"], header["height"])
+    assert len(payload) == cover["stride"] * cover["height"]
+    big = probe(pool, corpus / "media" / "fixture-null.webm")  # 1920×1080: scaled down
+    assert (big["cover"]["width"], big["cover"]["height"]) == (512, 288)
 
 
 def test_video_only(pool: WorkerPool, corpus: Path) -> None:

@@ -234,16 +234,20 @@ def test_video_shows_its_first_frame_and_plays(
     load(qtbot, player, path, "video")
     assert player.has_video
     assert abs(player.duration_ms - pyav_duration_ms(path)) < 100
+    # Before playing: the first frame, decoded by the probe, not by the player.
+    assert player._screen.currentWidget() is player._frame
+    assert player._frame.has_cover
+    assert not player.playing
+
+    player.play()
+    qtbot.waitUntil(lambda: player.position_ms > 300, timeout=WAIT)
     assert player._screen.currentWidget() is player._video
     sink = player._video.videoSink()
     qtbot.waitUntil(lambda: sink.videoFrame().isValid(), timeout=WAIT)
     assert sink.videoFrame().size().width() == 1920
-    assert not player.playing  # a frame, not playback
-
-    player.play()
-    qtbot.waitUntil(lambda: player.position_ms > 300, timeout=WAIT)
     player.pause()
     assert not player.playing
+    assert player._screen.currentWidget() is player._video  # a paused video keeps its frame
 
 
 def test_fullscreen_moves_the_stage_and_comes_back(

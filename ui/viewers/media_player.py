@@ -8,8 +8,9 @@ is then handed to :class:`QMediaPlayer`, which loads it asynchronously; the
 GUI thread never waits for either.
 
 Nothing plays by itself: the user presses play (the button or Space). A
-video shows its first frame once loaded (the player is put in the paused
-state, which the FFmpeg backend answers with a frame); an audio file shows
+video shows its first frame once loaded (decoded by the probe: putting the
+player in the paused state to make it draw one can hang a later stop()); an
+audio file shows
 its cover art when the player reports one, else the audio icon, with its
 title, artist and album.
 """
@@ -154,10 +155,10 @@ class _VideoView(QVideoWidget):
 class _Poster(QWidget):
     """An audio file's picture: its cover art, else the audio icon, scaled to fit."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, icon: str = "audio") -> None:
         super().__init__(parent)
         self._cover = QImage()
-        self._icon = kind_icon("audio")
+        self._icon = kind_icon(icon)
         self.setMinimumSize(64, 64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -280,10 +281,16 @@ class MediaPlayer(Viewer):
         self._status.setWordWrap(True)
         self._status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
+        # A video's first frame until it plays: the FFmpeg backend draws nothing
+        # while stopped, and pausing to make it draw can hang a later stop().
+        self._frame = _Poster(icon="video")
+        self._frame.setAccessibleName("First frame")
+
         self._screen = QStackedWidget()
         self._screen.addWidget(self._status)
         self._screen.addWidget(self._video)
         self._screen.addWidget(audio_page)
+        self._screen.addWidget(self._frame)
 
         self._play_icon = _theme_icon(
             QIcon.ThemeIcon.MediaPlaybackStart, QStyle.StandardPixmap.SP_MediaPlay, self
@@ -447,7 +454,8 @@ class MediaPlayer(Viewer):
             self._task = None
         self._leave_fullscreen()
         self._source = None
-        self._player.stop()
+        if self._player.playbackState() != QMediaPlayer.PlaybackState.StoppedState:
+            self._player.stop()
         self._player.setSource(QUrl())
         self._reset()
 
@@ -540,6 +548,7 @@ class MediaPlayer(Viewer):
         self._status.setText("")
         self._screen.setCurrentWidget(self._status)
         self._poster.set_cover(None)
+        self._frame.set_cover(None)
         self._title.setText("")
         self._details.setText("")
         self._sync_slider(0, 0)
@@ -602,9 +611,8 @@ class MediaPlayer(Viewer):
         self._sync_slider(0, self.duration_ms)
         self._set_controls(True)
         if self.has_video:
-            self._screen.setCurrentWidget(self._video)
-            # Paused (not stopped) makes the FFmpeg backend render the first frame.
-            player.pause()
+            self._frame.set_cover(self._cover)
+            self._screen.setCurrentWidget(self._frame)
         else:
             self._screen.setCurrentIndex(2)
             self._show_tags()
@@ -664,7 +672,9 @@ class MediaPlayer(Viewer):
         if self._loaded and duration > 0:
             self._sync_slider(self._player.position(), duration)
 
-    def _on_state(self, _state: QMediaPlayer.PlaybackState) -> None:
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        if state == QMediaPlayer.PlaybackState.PlayingState and self.has_video:
+            self._screen.setCurrentWidget(self._video)  # from now on, the video's own frames
         self._show_state()
 
     def _show_state(self) -> None:
