@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.rows import FileInfo
-from app.thumbnails import build_thumbnails
+from app.thumbnails import Thumbnailer, build_thumbnails
 from app.vault import Vault
 from app.viewer_jobs import VIEWER_TIMEOUT, viewer_pool
 from app.workers import WorkerPool
@@ -72,6 +72,7 @@ def test_every_corpus_file_imports_thumbnails_and_previews(
 
     thumbs = build_thumbnails(vault, 256, workers=2)
     failed = dict(thumbs.failed)
+    thumbnailer = Thumbnailer(vault.paths.cache)  # only to find the cached files
 
     tasks = TaskManager(max_threads=2, name="sweep")
     viewer_tasks = TaskManager(max_threads=2, name="sweep-viewers")
@@ -92,6 +93,7 @@ def test_every_corpus_file_imports_thumbnails_and_previews(
             path = info.path
             if expectation == "valid" and path in failed and "cannot identify" not in note:
                 problems.append(f"{rel}: valid but no thumbnail ({failed[path]})")
+            problems.extend(_check_thumbnail(thumbnailer, rel, kind, info))
             family = viewer_family(info.mime, info.name)
             started = time.monotonic()
             pane.show_file(file_id)
@@ -125,6 +127,26 @@ def test_every_corpus_file_imports_thumbnails_and_previews(
         tasks.shutdown()
     assert not problems, "\n".join(problems)
     assert shown > 150 and failures > 20, (shown, failures)
+
+
+def _check_thumbnail(thumbnailer: Thumbnailer, rel: str, kind: str, info: FileInfo) -> list[str]:
+    """A picture's thumbnail is its own shape, 256 pixels long or its own size if smaller."""
+    from PIL import Image
+
+    version = info.version
+    if kind != "image" or not (version.width and version.height):
+        return []
+    cached = thumbnailer.cached(version.blob_hash, 256)
+    if cached is None:
+        return []  # a format without thumbnails, or a file that failed: checked above
+    with Image.open(cached) as thumb:
+        width, height = thumb.size
+    longest = max(version.width, version.height)
+    want = min(256, longest)
+    ratio = version.width / version.height
+    if abs(max(width, height) - want) > 1 or abs(width / height - ratio) > 0.05 * ratio + 0.02:
+        return [f"{rel}: thumbnail {width}×{height} for {version.width}×{version.height}"]
+    return []
 
 
 def _check_preview(
