@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -112,3 +112,44 @@ def to_srgb(image: PILImage.Image, icc_profile: bytes | None) -> PILImage.Image:
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return image
     return converted if converted is not None else image
+
+
+def prepare_mode(image: PILImage.Image) -> PILImage.Image:
+    """An image in a mode that resizes well: RGB, RGBA, L or LA."""
+    mode = image.mode
+    if mode in ("RGB", "L") and "transparency" in image.info:
+        return image.convert("RGBA")  # a colour key (PNG tRNS) is transparency too
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return image
+    if mode == "1":
+        return image.convert("L")  # bilevel scans resize to grey, not to noise
+    if mode.startswith("I;16"):
+        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if mode in ("I", "F"):
+        extrema = image.getextrema()  # (low, high) for one band
+        low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+        scale = 255 / (high - low) if high > low else 0
+        return image.point(lambda v: (v - low) * scale).convert("L")
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if has_alpha else "RGB")
+    if mode == "La":
+        return image.convert("LA")  # Pillow converts premultiplied La to LA only
+    if mode == "RGBa":
+        return image.convert("RGBA")
+    return image.convert("RGB")  # CMYK, LAB, YCbCr, HSV
+
+
+def transpose(image: PILImage.Image, orientation: Any) -> PILImage.Image:
+    from PIL import Image
+
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation if isinstance(orientation, int) else 1)
+    return image.transpose(method) if method is not None else image

@@ -31,8 +31,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.image_formats import open_image, to_srgb
-from app.thumbnails import _prepare_mode, _transpose
+from app.image_formats import open_image, prepare_mode, to_srgb, transpose
 from app.workers import damaged
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ def _frames(image: PILImage.Image, max_pixels: int, max_bytes: int) -> tuple[dic
             frame = _resized(to_srgb(image, icc), target)
         else:
             frame = to_srgb(_resized(image, target), icc)
-        frame = _transpose(frame, orientation)
+        frame = transpose(frame, orientation)
         if animated:
             frame = frame.convert("RGBA")
         else:
@@ -204,7 +203,7 @@ def _fit(width: int, height: int, max_pixels: int) -> tuple[int, int]:
 def _resized(image: PILImage.Image, target: tuple[int, int]) -> PILImage.Image:
     from PIL import Image
 
-    prepared = _prepare_mode(image)
+    prepared = prepare_mode(image)
     if prepared.width * prepared.height <= target[0] * target[1]:
         return prepared  # draft() may already have made it small enough
     # reducing_gap: a cheap box reduction first, then Lanczos on the rest.

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.extract_worker import load_pymupdf
-from app.image_formats import open_image, to_srgb
+from app.image_formats import open_image, prepare_mode, to_srgb, transpose
 from app.processes import brief
 from app.workers import NoWorker, WorkerFailed, WorkerPool, damaged
 
@@ -193,7 +193,7 @@ def render(path: Path, mime: str, size: int, pages: bool = False) -> tuple[str, 
         return _render_page(_text_lines(path), size)
     if mime.startswith(("video/", "audio/")):
         return _render_media(path, size)
-    return _render_image(path, size)
+    return render_image(path, size)
 
 
 _FRAME_AT = (0.1, 0.3, 0.5)  # where in a video to look for a frame worth showing
@@ -218,7 +218,7 @@ def _render_media(path: Path, size: int) -> tuple[str, int, int, bytes]:
             if stream.disposition & av.stream.Disposition.attached_pic:
                 for packet in container.demux(stream):
                     if packet.size:
-                        return _render_image(io.BytesIO(bytes(packet)), size)
+                        return render_image(io.BytesIO(bytes(packet)), size)
         video = next(iter(container.streams.video), None)
         if video is None:
             raise NoPicture("it has no cover art")
@@ -240,7 +240,7 @@ def _render_media(path: Path, size: int) -> tuple[str, int, int, bytes]:
                 break
         if best is None:
             raise Unreadable("no frame of the video could be decoded")
-    return _final_pixels(_prepare_mode(best[1]))
+    return _final_pixels(prepare_mode(best[1]))
 
 
 def _text_lines(path: Path) -> list[tuple[str, bool]]:
@@ -279,7 +279,7 @@ def _render_docx(path: Path, size: int, pages: bool = False) -> tuple[str, int, 
         names = set(package.namelist())
         for name in ("docProps/thumbnail.jpeg", "docProps/thumbnail.jpg", "docProps/thumbnail.png"):
             if name in names and package.getinfo(name).file_size <= 8 << 20:
-                return _render_image(io.BytesIO(package.read(name)), size)
+                return render_image(io.BytesIO(package.read(name)), size)
         if "word/document.xml" not in names:
             raise Unreadable("the document has no body")
         if pages:
@@ -348,7 +348,7 @@ def _render_pdf(path: Path, size: int) -> tuple[str, int, int, bytes]:
     return "RGB", width, height, pixels
 
 
-def _render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, bytes]:
+def render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, bytes]:
     from PIL import Image, UnidentifiedImageError
 
     # MAX_IMAGE_PIXELS stays at Pillow's default: a header claiming gigapixels
@@ -369,7 +369,7 @@ def _render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, byte
             cmyk = image.mode == "CMYK"
             # CMYK needs its profile before becoming RGB; the rest converts
             # after resizing, on far fewer pixels.
-            prepared = _prepare_mode(to_srgb(image, icc) if cmyk else image)
+            prepared = prepare_mode(to_srgb(image, icc) if cmyk else image)
             prepared.thumbnail((size, size), Image.Resampling.LANCZOS)
             if not cmyk:
                 prepared = to_srgb(prepared, icc)
@@ -378,48 +378,7 @@ def _render_image(path: Path | BinaryIO, size: int) -> tuple[str, int, int, byte
     except UnidentifiedImageError as exc:
         raise Unreadable("this image format is not supported, or the file is damaged") from exc
     # Turned after resizing, where it costs almost nothing.
-    return _final_pixels(_transpose(prepared, orientation))
-
-
-def _prepare_mode(image: PILImage.Image) -> PILImage.Image:
-    """An image in a mode that resizes well: RGB, RGBA, L or LA."""
-    mode = image.mode
-    if mode in ("RGB", "L") and "transparency" in image.info:
-        return image.convert("RGBA")  # a colour key (PNG tRNS) is transparency too
-    if mode in ("RGB", "RGBA", "L", "LA"):
-        return image
-    if mode == "1":
-        return image.convert("L")  # bilevel scans resize to grey, not to noise
-    if mode.startswith("I;16"):
-        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    if mode in ("I", "F"):
-        extrema = image.getextrema()  # (low, high) for one band
-        low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
-        scale = 255 / (high - low) if high > low else 0
-        return image.point(lambda v: (v - low) * scale).convert("L")
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in image.info
-        return image.convert("RGBA" if has_alpha else "RGB")
-    if mode == "La":
-        return image.convert("LA")  # Pillow converts premultiplied La to LA only
-    if mode == "RGBa":
-        return image.convert("RGBA")
-    return image.convert("RGB")  # CMYK, LAB, YCbCr, HSV
-
-
-def _transpose(image: PILImage.Image, orientation: Any) -> PILImage.Image:
-    from PIL import Image
-
-    method = {
-        2: Image.Transpose.FLIP_LEFT_RIGHT,
-        3: Image.Transpose.ROTATE_180,
-        4: Image.Transpose.FLIP_TOP_BOTTOM,
-        5: Image.Transpose.TRANSPOSE,
-        6: Image.Transpose.ROTATE_270,
-        7: Image.Transpose.TRANSVERSE,
-        8: Image.Transpose.ROTATE_90,
-    }.get(orientation if isinstance(orientation, int) else 1)
-    return image.transpose(method) if method is not None else image
+    return _final_pixels(transpose(prepared, orientation))
 
 
 def _final_pixels(image: PILImage.Image) -> tuple[str, int, int, bytes]:

@@ -713,14 +713,14 @@ def decode_picture(data: bytes) -> _Picture | None:
     from PIL import Image, UnidentifiedImageError
 
     from app.image_formats import open_image
-    from app.thumbnails import Unreadable, _render_image
+    from app.thumbnails import Unreadable, render_image
 
     try:
         # The header alone says how big it claims to be; a bomb is not decoded.
         with open_image(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 return None
-        mode, width, height, pixels = _render_image(io.BytesIO(data), MAX_IMAGE_SIDE)
+        mode, width, height, pixels = render_image(io.BytesIO(data), MAX_IMAGE_SIDE)
     except (Unreadable, UnidentifiedImageError, Image.DecompressionBombError, OSError):
         return None
     except (ValueError, SyntaxError, EOFError):  # Pillow's "damaged" errors
