@@ -7,8 +7,6 @@ the sync engine is not needed to test eviction.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,30 +21,14 @@ from app.importer import Conflict
 from app.paths import vault_paths
 from app.vault import Vault
 from storage.s3 import S3BlobStore
-from storage.s3_client import Credentials, RemoteSpec, make_client
+from storage.s3_client import Credentials, RemoteSpec
 from tests.helpers.cli import Runner
-from tests.s3server import S3Endpoint
 
 
 @pytest.fixture
-def store(s3: S3Endpoint) -> Iterator[S3BlobStore]:
-    """An S3 store on a new bucket; the bucket is emptied and deleted afterwards."""
-    name = f"mv-space-{uuid.uuid4().hex[:16]}"
-    spec = RemoteSpec(
-        bucket=name,
-        endpoint_url=s3.url,
-        region=s3.region,
-        prefix="vault",
-        addressing_style="path",
-    )
-    credentials = Credentials(s3.access_key, s3.secret_key)
-    client = make_client(spec, credentials)
-    client.create_bucket(Bucket=name)
-    yield S3BlobStore(spec, credentials, client=client, sleep=lambda _s: None)
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=name, Key=item["Key"])
-    client.delete_bucket(Bucket=name)
+def store(spec: RemoteSpec, s3_credentials: Credentials) -> S3BlobStore:
+    """An S3 store on a new bucket (``spec`` empties and deletes it afterwards)."""
+    return S3BlobStore(spec, s3_credentials, sleep=lambda _s: None)
 
 
 def _import(vault: Vault, where: Path, files: dict[str, bytes]) -> dict[str, int]:

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from app.kinds import detect
-from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from ui.tasks import TaskManager
 from ui.viewers import document_viewer as module
@@ -23,13 +22,6 @@ from ui.viewers.base import Viewer, ViewerServices, ViewerSource
 from ui.viewers.document_viewer import DocumentViewer, document_viewer_takes
 
 WAIT_MS = 30_000  # a worker starts cold on a busy machine
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
-    workers = viewer_pool(workers=1)
-    yield workers
-    workers.close()
 
 
 @pytest.fixture

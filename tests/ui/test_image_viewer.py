@@ -15,20 +15,12 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import ui.viewers.image_viewer as module
-from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from ui.tasks import TaskManager
 from ui.viewers.base import ViewerServices, ViewerSource
 from ui.viewers.image_viewer import ImageUnreadable, ImageViewer, frames_from_answer
 
 WAIT = 30_000  # a fresh worker interpreter on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
-    workers = viewer_pool(workers=1)
-    yield workers
-    workers.close()
 
 
 @pytest.fixture

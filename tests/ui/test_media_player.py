@@ -16,7 +16,6 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from ui.tasks import TaskManager
 from ui.viewers.base import ViewerServices, ViewerSource
@@ -26,14 +25,6 @@ from ui.viewers.media_player import MediaPlayer, clock, cover_image
 # project-wide (pyproject.toml, qt_log_ignore).
 
 WAIT = 20_000  # ms; a loaded 2-core machine spawning a worker is slow, never wrong
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
-    """One real viewer worker for the module (spawning one takes a second or two)."""
-    workers = viewer_pool(workers=1)
-    yield workers
-    workers.close()
 
 
 @pytest.fixture

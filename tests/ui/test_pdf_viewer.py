@@ -11,7 +11,6 @@ from PySide6.QtGui import QColor, QImage, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from ui.tasks import TaskManager
 from ui.viewers import pdf_viewer
@@ -19,14 +18,6 @@ from ui.viewers.base import ViewerServices, ViewerSource
 from ui.viewers.pdf_viewer import MARGIN, NO_MATCHES, WRONG_PASSWORD_TEXT, PdfViewer
 
 WAIT = 20_000
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
-    """One viewer worker for the module, as the window shares one pool."""
-    workers = viewer_pool(workers=1)
-    yield workers
-    workers.close()
 
 
 @pytest.fixture

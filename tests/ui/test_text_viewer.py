@@ -15,7 +15,6 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.text_preview import TEXT_LIMIT, CsvPreview
-from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from ui.tasks import TaskManager
 from ui.viewers.base import ViewerServices, ViewerSource
@@ -30,13 +29,6 @@ from ui.viewers.text_viewer import (
 )
 
 WAIT = 10_000
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
-    workers = viewer_pool(workers=1)  # the text viewer never asks it: reading is in-process
-    yield workers
-    workers.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +11,9 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 
 from app.vault import Vault
-from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from storage.s3 import S3BlobStore
-from storage.s3_client import Credentials, RemoteSpec, make_client
-from tests.s3server import S3Endpoint
+from storage.s3_client import Credentials, RemoteSpec
 from ui import viewers
 from ui.preview_pane import PreviewPane
 from ui.tasks import TaskManager
@@ -31,13 +28,6 @@ def vault(vault_home: Path) -> Iterator[Vault]:
     opened = Vault.open()
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def pool() -> Iterator[WorkerPool]:
-    workers = viewer_pool(workers=1)
-    yield workers
-    workers.close()
 
 
 @pytest.fixture
@@ -156,19 +146,9 @@ def test_changing_the_selection_stops_the_player(
 
 
 @pytest.fixture
-def store(s3: S3Endpoint) -> Iterator[S3BlobStore]:
-    name = f"mv-viewers-{uuid.uuid4().hex[:16]}"
-    spec = RemoteSpec(
-        bucket=name, endpoint_url=s3.url, region=s3.region, prefix="v", addressing_style="path"
-    )
-    credentials = Credentials(s3.access_key, s3.secret_key)
-    client = make_client(spec, credentials)
-    client.create_bucket(Bucket=name)
-    yield S3BlobStore(spec, credentials, client=client, sleep=lambda _s: None)
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=name, Key=item["Key"])
-    client.delete_bucket(Bucket=name)
+def store(spec: RemoteSpec, s3_credentials: Credentials) -> S3BlobStore:
+    """An S3 store on a new bucket (``spec`` empties and deletes it afterwards)."""
+    return S3BlobStore(spec, s3_credentials, sleep=lambda _s: None)
 
 
 def _evict(vault: Vault, store: S3BlobStore, file_id: int) -> str:
