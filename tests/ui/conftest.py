@@ -4,10 +4,12 @@ application does, and the viewers' worker processes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from app.vault import Vault
 from app.viewer_jobs import viewer_pool
 from app.workers import WorkerPool
 from ui.collector import GuiThreadCollector
@@ -28,3 +30,11 @@ def pool() -> Iterator[WorkerPool]:
     workers = viewer_pool(workers=1)
     yield workers
     workers.close()
+
+
+@pytest.fixture
+def vault(vault_home: Path) -> Iterator[Vault]:
+    """The default vault of the test's own home (``MEDIAVAULT_HOME`` points at ``vault_home``)."""
+    opened = Vault.open()
+    yield opened
+    opened.close()

@@ -38,13 +38,6 @@ def _manifest(corpus: Path) -> list[tuple[str, str, str, str]]:
 
 
 @pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def pool() -> Iterator[WorkerPool]:
     workers = viewer_pool(workers=2)
     yield workers

@@ -46,13 +46,6 @@ NOT_YET = ("Tags…", "Versions…", "Share…")
 
 
 @pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """Files on disk, outside the vault."""
     folder = tmp_path / "outside"

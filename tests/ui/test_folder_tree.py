@@ -37,13 +37,6 @@ WAIT = 10_000
 
 
 @pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def tasks(qapp: QApplication) -> Iterator[TaskManager]:
     manager = TaskManager(max_threads=1, name="test-tree")
     yield manager

@@ -50,13 +50,6 @@ from ui.tasks import TaskManager
 WAIT = 15_000
 
 
-@pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
-
-
 def shot(widget: QWidget, name: str) -> None:
     """Render ``widget``; save it in ``$MEDIAVAULT_SCREENSHOTS_DIR`` for a person to look at."""
     image = widget.grab()

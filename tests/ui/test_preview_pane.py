@@ -58,13 +58,6 @@ class FakeThumbnails(QObject):
 
 
 @pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def tasks(qapp: QApplication) -> Iterator[TaskManager]:
     manager = TaskManager(max_threads=2, name="test-preview")
     yield manager

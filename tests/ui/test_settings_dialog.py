@@ -27,13 +27,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SECRET = "form-secret-that-must-stay-in-the-keyring"
 
 
-@pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
-
-
 def _dialog(qtbot: QtBot, vault: Vault) -> SettingsDialog:
     dialog = SettingsDialog(vault)
     qtbot.addWidget(dialog)

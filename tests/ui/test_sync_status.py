@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,13 +55,6 @@ def test_tooltips_say_why() -> None:
     assert describe(SyncState(OFFLINE, message="cannot be reached"))[1] == "cannot be reached"
     synced = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     assert describe(SyncState(UP_TO_DATE, last_synced=synced))[1].startswith("Last synced ")
-
-
-@pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()
-    yield opened
-    opened.close()
 
 
 @pytest.mark.usefixtures("aws_chain")

@@ -24,13 +24,6 @@ WAIT = 30_000
 
 
 @pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def pane(qtbot: QtBot, qapp: QApplication, vault: Vault, pool: WorkerPool) -> Iterator[PreviewPane]:
     tasks = TaskManager(max_threads=2, name="test-pane")
     viewer_tasks = TaskManager(max_threads=2, name="test-viewers")

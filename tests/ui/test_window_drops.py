@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +39,6 @@ SONG = "media/xing.mp3"
 def _corpus(name: str) -> Path:
     """A file of the shared corpus, read in place (the test is skipped without it)."""
     return corpus_path() / name
-
-
-@pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
 
 
 def shot(window: MainWindow, name: str) -> None:

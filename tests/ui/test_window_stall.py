@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ FILES = 2_000
 LIMIT_MS = 250.0
 TICK_MS = 5
 WAIT = 240_000
-
-
-@pytest.fixture
-def vault(vault_home: Path) -> Iterator[Vault]:
-    opened = Vault.open()  # MEDIAVAULT_HOME points at vault_home
-    yield opened
-    opened.close()
 
 
 class StallMeter:
