@@ -524,8 +524,14 @@ def test_mediavault_thumbnails_builds_what_is_missing(
 
 
 def test_text_and_word_documents_get_a_page_of_their_first_lines(
-    vault: Vault, thumbnailer: Thumbnailer, corpus: Path, tmp_path: Path
+    vault: Vault,
+    thumbnailer: Thumbnailer,
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A computer without LibreOffice (with it, the first page is drawn: tested below).
+    monkeypatch.setattr("app.office.find_soffice", lambda: None)
     notes = tmp_path / "notes.md"
     notes.write_text("# Shopping\n\n- bread\n- olive oil\n\tindented\n" * 20)
     blobs = import_blobs(
