@@ -85,12 +85,9 @@ class ViewerHost(QWidget):
         viewer: the viewer shown now, or None (a message or a download is shown).
 
     Signals:
-        active_changed(bool): whether the host has something to show for the
-            current file (the pane hides it otherwise).
         content_shown(): the current file's content is on screen in its viewer.
     """
 
-    active_changed = Signal(bool)
     content_shown = Signal()
 
     def __init__(self, vault: Vault, services: ViewerServices, parent: QWidget | None = None):
@@ -161,10 +158,10 @@ class ViewerHost(QWidget):
         self.stop()
         family = viewer_family(info.mime, info.name)
         if family is None:
-            self._set_active(False)
+            self._active = False
             return False
         self._info, self._family = info, family
-        self._set_active(True)
+        self._active = True
         version = info.version
         if version.local_state == "present":
             self._open_viewer()
@@ -194,7 +191,7 @@ class ViewerHost(QWidget):
     def clear(self) -> None:
         """Nothing to show: stop and hide."""
         self.stop()
-        self._set_active(False)
+        self._active = False
 
     # --- viewers ----------------------------------------------------------
 
@@ -346,8 +343,3 @@ class ViewerHost(QWidget):
         self._progress.hide()
         self._fetch_button.hide()
         self._stack.setCurrentWidget(self._message_page)
-
-    def _set_active(self, active: bool) -> None:
-        if active != self._active:
-            self._active = active
-            self.active_changed.emit(active)
