@@ -186,6 +186,15 @@ class Tag(Base):
     color: Mapped[str] = mapped_column(String(16), default="")
 
 
+class VaultSetting(Base):
+    """A per-vault setting that travels with the catalog: ``key`` → JSON text."""
+
+    __tablename__ = "vault_setting"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class FileTag(Base):
     """A tag on a file."""
 
@@ -199,13 +208,22 @@ class FileTag(Base):
 
 
 class Share(Base):
-    """A share link or upload request: kept after expiry or revocation as an audit trail."""
+    """A share link or upload request: kept after expiry or revocation as an audit trail.
+
+    A file's link has ``file_id`` (and the version shared); a folder shared as
+    a whole, or an upload request, has ``folder_id`` (the folder shared, or
+    where arrivals go) and no file. ``max_bytes`` limits an upload request.
+    """
 
     __tablename__ = "share"
-    __table_args__ = (Index("ix_share_file", "file_id"),)
+    __table_args__ = (Index("ix_share_file", "file_id"), Index("ix_share_expires", "expires_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"))
+    folder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("folder.id", name="fk_share_folder", ondelete="SET NULL")
+    )
+    max_bytes: Mapped[int | None] = mapped_column(BigInteger)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("version.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(32))
     object_key: Mapped[str] = mapped_column(Text)
