@@ -1473,6 +1473,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="use the vault in DIR (default: $MEDIAVAULT_HOME or the usual place)",
     )
+    parser.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add Media Vault to this user's application menu (Linux desktops) and exit",
+    )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     parser.add_argument(
         "--progress",
@@ -1950,6 +1955,42 @@ def build_parser() -> argparse.ArgumentParser:
 # -- entry point -----------------------------------------------------------------
 
 
+def _window_files(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[str | None, list[str]] | None:
+    """``mediavault [--vault DIR] FILE…`` (a launcher's ``%F``): the vault and the files
+    for the window to import; None for anything else (commands, options, typos).
+
+    Only when every argument after the options is an existing file or folder and
+    the first is not a command's name, so a mistyped command still gets its usage
+    error.
+    """
+    home: str | None = None
+    rest = list(argv)
+    if rest[:1] == ["--vault"] and len(rest) >= 2:
+        home, rest = rest[1], rest[2:]
+    elif rest[:1] and rest[0].startswith("--vault="):
+        home, rest = rest[0].split("=", 1)[1], rest[1:]
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    elif not rest or rest[0].startswith("-"):
+        return None
+    commands: set[str] = set()
+    for action in parser._actions:  # argparse keeps the subcommands here, nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            commands.update(action.choices)
+    if not rest or rest[0] in commands or not all(os.path.exists(f) for f in rest):
+        return None
+    return home, rest
+
+
+def _install_desktop_entry() -> int:
+    from app.desktop import describe, install_desktop_entry
+
+    print(describe(install_desktop_entry()))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``mediavault`` with ``argv`` (default: the process's); returns the exit status.
 
@@ -1957,18 +1998,27 @@ def main(argv: list[str] | None = None) -> int:
     the status is returned, so tests and ``python -m app`` treat it alike.
     """
     parser = build_parser()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    window_files = _window_files(parser, args_list)
+    if window_files is not None:
+        home_, files = window_files
+        from ui.app import run as run_window  # Qt is loaded only for the window
+
+        return run_window(Path(home_) if home_ else None, files=files)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_list)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     home: str | None = args.vault
-    if args.command is None:
+    if args.command is None and not args.install_desktop_entry:
         from ui.app import run  # Qt is loaded only for the window
 
         return run(Path(home) if home else None)
     log_path = setup_logging(vault_paths(home))
     out = Output(args.json, args.progress or sys.stderr.isatty())
     try:
+        if args.install_desktop_entry:
+            return _install_desktop_entry()
         if not getattr(args, "opens_vault", True):
             status_: int = args.func(home, args, out)
             return status_

@@ -23,6 +23,7 @@ from app.vault import Vault
 from ui.collector import GuiThreadCollector
 from ui.main_window import MainWindow
 from ui.resources import app_icon
+from ui.single_instance import InstanceGuard
 
 log = logging.getLogger(__name__)
 
@@ -184,32 +185,59 @@ def install_crash_handler(log_path: Path | None) -> _Crashes:
     return crashes
 
 
-def run(home: Path | None = None, argv: list[str] | None = None) -> int:
+def run(
+    home: Path | None = None, argv: list[str] | None = None, files: list[str] | None = None
+) -> int:
     """Open the vault at ``home`` (None: the default one) in a window; the exit status.
 
-    Returns 1 when the vault cannot be opened, after telling the user why.
+    ``files`` (from the command line, or dropped on the launcher) are imported
+    into the folder the window shows. When a window already has this vault
+    open, they go to it instead (:mod:`ui.single_instance`), it comes to the
+    front, and this start ends. Returns 1 when the vault cannot be opened,
+    after telling the user why.
     """
     paths = vault_paths(home)
     setup_logging(paths)
     app = create_application(argv)
     try:
+        guard = InstanceGuard(paths)
+    except OSError as exc:
+        return _cannot_open(f"Cannot use the vault folder {paths.data}: {exc.strerror or exc}.", "")
+    if not guard.acquire():
+        if guard.forward(files or []):
+            log.info("handed %d file(s) to the window already open", len(files or []))
+            return 0
+        return _cannot_open(
+            "Media Vault is already open on this vault, but its window does not answer.",
+            "Wait a moment and try again, or close the other Media Vault first.",
+        )
+    try:
         vault = Vault.open(home)
     except VaultError as exc:
         log.error("cannot open the vault: %s", exc)
-        box = QMessageBox(QMessageBox.Icon.Critical, "Media Vault", exc.message)
-        if exc.hint:
-            box.setInformativeText(exc.hint)
-        box.exec()
-        return 1
+        guard.release()
+        return _cannot_open(exc.message, exc.hint)
     crashes = install_crash_handler(log_file(paths))
     window = MainWindow(vault)
+    guard.files_received.connect(window.import_from_outside)
     window.show()
+    if files:
+        window.import_from_outside(files)
     # What start-up made (modules, Qt wrappers) lives as long as the app: out of the
     # collector's sight, full collections stay short and frames stay smooth.
     gc.freeze()
     try:
         return int(app.exec())
     finally:
+        guard.release()
         window.shutdown()
         vault.close()
         crashes.uninstall()
+
+
+def _cannot_open(message: str, hint: str) -> int:
+    box = QMessageBox(QMessageBox.Icon.Critical, "Media Vault", message)
+    if hint:
+        box.setInformativeText(hint)
+    box.exec()
+    return 1

@@ -707,6 +707,19 @@ class MainWindow(QMainWindow):
         else:
             self.file_actions.move_items(list(drop.file_ids), list(drop.folder_ids), folder)
 
+    def import_from_outside(self, files: list[str]) -> None:
+        """Come to the front and import ``files`` (from the command line, the launcher or
+        a second start) into the folder shown, or the top folder when none is."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if files:
+            folder = (
+                self.model.folder_id if self.model.folder_id is not None else self.vault.root_id
+            )
+            self.transfers.start_import(list(files), folder)
+
     def _on_tree_drop(self, request: DropRequest) -> None:
         folder = request.target_folder_id
         if request.intent == DropIntent.IMPORT and folder is not None:

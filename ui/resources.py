@@ -1,57 +1,13 @@
-"""Finding Media Vault's data files (icons, the .desktop entry).
-
-``resources/`` is data, not a package. It is found, in order:
-
-1. inside a PyInstaller bundle (``sys._MEIPASS/resources``);
-2. next to the source tree (``<repo>/resources``), which also covers an
-   editable install;
-3. in ``<prefix>/share/mediavault/resources`` after a wheel install.
-"""
+"""The window's icons and brushes; the files come from :mod:`app.resources`."""
 
 from __future__ import annotations
 
-import sys
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
-ICON_SVG = "mediavault.svg"
-ICON_PNG = "mediavault.png"
-DESKTOP_FILE = "mediavault.desktop"
-
-
-def _candidates() -> list[Path]:
-    found: list[Path] = []
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        found.append(Path(bundle) / "resources")
-    found.append(Path(__file__).resolve().parents[1] / "resources")
-    found.append(Path(sys.prefix) / "share" / "mediavault" / "resources")
-    return found
-
-
-@cache
-def resources_dir() -> Path | None:
-    """The first directory holding Media Vault's resources, or None if none does."""
-    for candidate in _candidates():
-        if (candidate / ICON_SVG).is_file() or (candidate / ICON_PNG).is_file():
-            return candidate
-    return None
-
-
-def resource_path(name: str) -> Path:
-    """The path of resource ``name``.
-
-    Raises:
-        FileNotFoundError: no resources directory holds it.
-    """
-    base = resources_dir()
-    if base is None or not (base / name).exists():
-        searched = ", ".join(str(c) for c in _candidates())
-        raise FileNotFoundError(f"resource {name!r} not found (searched {searched})")
-    return base / name
+from app.resources import ICON_SVG, app_icon_files, resource_path, resources_dir
 
 
 def app_icon() -> QIcon:
@@ -63,10 +19,10 @@ def app_icon() -> QIcon:
     base = resources_dir()
     if base is None:
         return icon
-    # The PNG covers platforms without the SVG icon engine; the SVG stays sharp
-    # at every other size.
-    if (base / ICON_PNG).is_file():
-        icon.addFile(str(base / ICON_PNG), QSize(256, 256))
+    # Pixel-fitted PNGs for the usual sizes (and platforms without the SVG icon
+    # engine); the SVG for every other size.
+    for size, png in app_icon_files():
+        icon.addFile(str(png), QSize(size, size))
     if (base / ICON_SVG).is_file():
         icon.addFile(str(base / ICON_SVG))
     return icon
