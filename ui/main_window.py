@@ -62,6 +62,7 @@ from ui.folder_tree import (
     TreeRole,
 )
 from ui.formatting import format_time, human_size
+from ui.help_menu import help_menu
 from ui.item_model import SORT_KEYS, Column, Item, ItemModel
 from ui.item_views import GRID_DEFAULT, GRID_MAX, GRID_MIN, GridView, ListView, ViewDrop
 from ui.navigation import SOURCE_TITLES, Breadcrumb, History
@@ -310,9 +311,22 @@ class MainWindow(QMainWindow):
         self.search_field.addAction(escape)
 
         settings = QAction(QIcon.fromTheme("preferences-system"), "Settings…", self)
-        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        # The platform's key (Cmd+, on macOS); Ctrl+, where it has none (Linux, Windows).
+        preferences = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+        settings.setShortcuts(preferences or [QKeySequence("Ctrl+,")])
         settings.triggered.connect(self.file_actions.open_settings)
         bar.addAction(settings)
+        self.help_menu = help_menu(self, self.vault.paths, lambda: self.findChildren(QAction))
+        help_button = QToolButton(self)
+        help_button.setText("Help")
+        help_button.setIcon(QIcon.fromTheme("help-contents"))
+        help_button.setMenu(self.help_menu)
+        help_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        help_button.setAccessibleName("Help")
+        help_button.setToolTip("Keyboard shortcuts, where your data lives, About")
+        bar.addWidget(help_button)
+        # The menu's own shortcuts work anywhere in the window.
+        self.addActions(self.help_menu.actions())
 
     def _build_status_bar(self) -> None:
         self._count_label = QLabel(self)
