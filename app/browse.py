@@ -14,12 +14,15 @@ Within a folder every sort order walks a partial index on live files
 as any other page; so do All files by name, size or modified date. Sets that
 are small next to the vault are found by index and sorted per request:
 Favorites, Recent (bounded by time), a tag's files, and the Trash (its
-top-level deletions only); so is All files by kind.
+top-level deletions only); so is All files by kind. A combination of tags
+(:meth:`Source.tags`, all of them or any of them) is found the same way, on
+the ``file_tag`` index by tag.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -34,6 +37,7 @@ from app.naming import name_key
 from app.search import SearchFilters, SearchOps
 
 SourceKind = Literal["folder", "all", "favorites", "recent", "tag", "trash", "search"]
+TagMatch = Literal["all", "any"]
 SortKey = Literal["name", "kind", "size", "modified"]
 Item = Literal["folder", "file"]
 SortValue = str | int | float
@@ -66,15 +70,21 @@ class Source:
 
     Attributes:
         kind: which source.
-        id: the folder id (``folder``) or tag id (``tag``); None otherwise.
+        id: the folder id (``folder``) or tag id (``tag``; for a combination of
+            tags, the one the user chose last); None otherwise.
         days: for ``recent``, how far back "recently modified or imported" reaches.
         query: for ``search``, what the user typed.
+        tag_ids: for a combination of tags (``tag`` with two or more), their ids,
+            sorted; empty for a single tag.
+        match: for a combination, whether files carry ``all`` of the tags or ``any``.
     """
 
     kind: SourceKind
     id: int | None = None
     days: int = RECENT_DAYS
     query: str = ""
+    tag_ids: tuple[int, ...] = ()
+    match: TagMatch = "all"
 
     @classmethod
     def folder(cls, folder_id: int) -> Source:
@@ -104,6 +114,27 @@ class Source:
     def tag(cls, tag_id: int) -> Source:
         """Live files carrying a tag."""
         return cls("tag", tag_id)
+
+    @classmethod
+    def tags(cls, tag_ids: Sequence[int], match: TagMatch = "all") -> Source:
+        """Live files carrying all of ``tag_ids`` (or any of them, ``match="any"``).
+
+        The first id is the one the user chose last (the folder tree's current
+        node). One id is :meth:`tag`. Raises ``ValueError`` for no ids.
+        """
+        ids = list(dict.fromkeys(tag_ids))
+        if not ids:
+            raise ValueError("a combination of tags needs at least one tag")
+        if len(ids) == 1:
+            return cls.tag(ids[0])
+        return cls("tag", ids[0], tag_ids=tuple(sorted(ids)), match=match)
+
+    @property
+    def all_tag_ids(self) -> tuple[int, ...]:
+        """The tags a ``tag`` source lists the files of (one or several); () otherwise."""
+        if self.kind != "tag":
+            return ()
+        return self.tag_ids or ((self.id,) if self.id is not None else ())
 
     @classmethod
     def trash(cls) -> Source:
@@ -180,6 +211,7 @@ class BrowseRow:
         size: the file's current size; for a deleted folder, of the files it took along.
         modified_at: last change (naive UTC); in the Trash, when it was deleted.
         tags: the file's tag names, sorted ignoring case.
+        tag_colors: the colour (``#rrggbb``) of each of ``tags``, in the same order.
         sync: the backup state in one word (see :data:`SYNC_WORDS`); "" for folders.
         blob_hash: the current version's blob, to ask for a thumbnail; None for folders.
         blob_size: that blob's size in bytes (0 for folders).
@@ -210,6 +242,7 @@ class BrowseRow:
     kept: bool = False
     matched: tuple[str, ...] = ()
     snippet: str = ""
+    tag_colors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -496,10 +529,12 @@ class BrowseOps(SearchOps):
                 raise ValueError("a folder source needs a folder id")
             self._folder(session, source.id)
         elif source.kind == "tag":
+            ids = source.all_tag_ids
             found = session.execute(
-                text("SELECT 1 FROM tag WHERE id = :t"), {"t": source.id}
-            ).first()
-            if found is None:
+                text("SELECT COUNT(*) FROM tag WHERE id IN (SELECT value FROM json_each(:ids))"),
+                {"ids": json.dumps(ids)},
+            ).scalar_one()
+            if not ids or found != len(ids):
                 raise NotFound("That tag no longer exists.")
 
     def _file_where(self, source: Source, filters: BrowseFilters) -> tuple[str, dict[str, object]]:
@@ -523,6 +558,18 @@ class BrowseOps(SearchOps):
             # Bound as stored (SQLAlchemy's DateTime text), since text() has no types.
             since = now() - timedelta(days=source.days)
             params["since"] = since.strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif source.kind == "tag" and len(source.all_tag_ids) > 1:
+            # Both on ix_file_tag_tag; "all of" counts each file's matching tags
+            # (file_tag's key makes every (file, tag) pair unique).
+            ids = source.all_tag_ids
+            names = []
+            for i, tag_id in enumerate(ids):
+                params[f"tag{i}"] = tag_id
+                names.append(f":tag{i}")
+            among = f"SELECT file_id FROM file_tag WHERE file_tag.tag_id IN ({', '.join(names)})"
+            if source.match == "all":
+                among += f" GROUP BY file_id HAVING COUNT(*) = {len(ids)}"
+            clauses.append(f"file.id IN ({among})")
         elif source.kind == "tag":
             clauses.append("file.id IN (SELECT file_id FROM file_tag WHERE file_tag.tag_id = :tag)")
             params["tag"] = source.id
@@ -671,17 +718,19 @@ class BrowseOps(SearchOps):
     def _finish(session: Session, raws: list[_Raw]) -> list[BrowseRow]:
         """Attach tags and folder paths to a page's rows (two queries for the page)."""
         file_ids = [r.id for r in raws if r.item == "file"]
-        tags: dict[int, list[tuple[str, str]]] = {}
+        tags: dict[int, list[tuple[str, str, str]]] = {}
         if file_ids:
-            for file_id, name, key in session.execute(
+            for file_id, name, key, color in session.execute(
                 text(
-                    "SELECT file_tag.file_id, tag.name, tag.name_key FROM file_tag"
+                    "SELECT file_tag.file_id, tag.name, tag.name_key, tag.color FROM file_tag"
                     " JOIN tag ON tag.id = file_tag.tag_id"
                     " WHERE file_tag.file_id IN (SELECT value FROM json_each(:ids))"
                 ),
                 {"ids": json.dumps(file_ids)},
             ):
-                tags.setdefault(file_id, []).append((key, name))
+                tags.setdefault(file_id, []).append((key, name, color))
+        for found in tags.values():
+            found.sort()
         folder_ids = {r.folder_id for r in raws if r.folder_id is not None}
         paths = SearchOps._folder_paths(session, folder_ids) if folder_ids else {}
         return [
@@ -694,7 +743,8 @@ class BrowseOps(SearchOps):
                 size=r.size,
                 modified_at=r.modified_at,
                 is_favorite=r.is_favorite,
-                tags=tuple(n for _k, n in sorted(tags.get(r.id, []))) if r.item == "file" else (),
+                tags=tuple(n for _k, n, _c in tags.get(r.id, [])) if r.item == "file" else (),
+                tag_colors=tuple(c for _k, _n, c in tags.get(r.id, [])) if r.item == "file" else (),
                 sync=r.sync,
                 blob_hash=r.blob_hash,
                 blob_size=r.blob_size,

@@ -1949,6 +1949,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=_positive, default=4, metavar="N", help="download N files at once (4)"
     )
+    # Commands kept in modules of their own (they import this one's helpers).
+    from app import cli_tags
+
+    for module in (cli_tags,):
+        module.register(subs, common)
     return parser
 
 

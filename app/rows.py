@@ -125,3 +125,50 @@ class Changes:
     tree: bool = False
     trash: bool = False
     created: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A tag: its name (unique ignoring case) and colour (``#rrggbb``)."""
+
+    id: int
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class TagState:
+    """A tag as seen from a selection of files, for the tri-state tag editor.
+
+    Attributes:
+        files: how many of the selected files carry it.
+        total: how many live files of the vault carry it.
+        state: ``"all"`` of the selected files carry it, ``"some"`` or ``"none"``.
+    """
+
+    id: int
+    name: str
+    color: str
+    files: int
+    total: int
+    state: str
+
+
+@dataclass(frozen=True)
+class TagChanges:
+    """What a tag call changed, so the tree, the list and the preview repaint just that.
+
+    Attributes:
+        files: files whose set of tags (or a tag's name or colour) changed.
+        tags: tags whose name, colour or usage changed (created and deleted included).
+        created: the ids of tags the call created.
+        deleted: the ids of tags the call deleted.
+        count: for a delete, how many live files carried the tag; otherwise how
+            many files gained or lost a tag.
+    """
+
+    files: frozenset[int] = field(default_factory=frozenset)
+    tags: frozenset[int] = field(default_factory=frozenset)
+    created: tuple[int, ...] = ()
+    deleted: tuple[int, ...] = ()
+    count: int = 0

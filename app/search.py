@@ -1,7 +1,9 @@
 """Searching the vault: words, "phrases" and prefix* over names, descriptions, tags and text.
 
 The user's query is never passed to FTS5 as syntax: it is split into words,
-quoted phrases and prefixes, each quoted for FTS5, and ANDed. Results are
+quoted phrases and prefixes, each quoted for FTS5, and ANDed. ``tag:name``
+(``tag:"road trip"`` for a name with spaces) keeps the files carrying that
+tag, ignoring case; several keep the files carrying all of them. Results are
 ranked by bm25 with names weighing most; which fields matched, and a snippet,
 are computed only for the rows returned.
 """
@@ -28,6 +30,7 @@ CANDIDATES = 3000
 # Rows beyond ``limit`` taken from FTS5 alone, in case some of the best are in the Trash.
 TRASH_ROOM = 20
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
+_TAG_TERM = re.compile(r'(?<!\S)tag:(?:"([^"]*)"?|(\S*))', re.IGNORECASE)
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 
 
@@ -66,6 +69,21 @@ class SearchHit:
     snippet: str
 
 
+def split_tags(query: str) -> tuple[str, tuple[str, ...]]:
+    """``'beach tag:"road trip" tag:2023'`` → ``("beach", ("road trip", "2023"))``.
+
+    The ``tag:`` terms are taken out of what is searched as words; an empty
+    ``tag:`` is dropped.
+    """
+    names = []
+    for quoted, plain in _TAG_TERM.findall(query):
+        name = (quoted or plain).strip()
+        if name:
+            names.append(name)
+    rest = _TAG_TERM.sub(" ", query)
+    return " ".join(rest.split()), tuple(dict.fromkeys(names))
+
+
 def fts_query(query: str) -> str:
     """Turn what a user typed into a safe FTS5 expression ("" if it has no words).
 
@@ -101,15 +119,30 @@ class SearchOps(VaultBase):
         """Live files matching ``query`` and ``filters``, best first.
 
         An empty query lists the files matching the filters, newest first.
-        Raises :class:`VaultError` only for an unusable filter (an unknown tag).
+        ``tag:name`` terms in ``query`` keep the files carrying those tags; a
+        name no tag has finds nothing (the user may still be typing it).
+        Raises :class:`VaultError` only for an unusable filter (an unknown tag
+        in ``filters``).
         """
         filters = filters or SearchFilters()
-        expression = fts_query(query)
+        words, tag_names = split_tags(query)
+        expression = fts_query(words)
         with self.reading() as session:
             where, params = self._filter_sql(session, filters)
+            for i, tag in enumerate(tag_names):
+                tag_id = session.execute(
+                    text("SELECT id FROM tag WHERE name_key = :k"), {"k": name_key(tag)}
+                ).scalar()
+                if tag_id is None:
+                    return []
+                where += (
+                    " AND EXISTS (SELECT 1 FROM file_tag WHERE file_tag.file_id = file.id"
+                    f" AND file_tag.tag_id = :qtag{i})"
+                )
+                params[f"qtag{i}"] = tag_id
             if expression:
                 params.update(q=expression, limit=limit)
-                plain = filters == SearchFilters()
+                plain = filters == SearchFilters() and not tag_names
                 ids = self._ranked(session, where, params, limit, plain)
             else:
                 params.update(limit=limit)

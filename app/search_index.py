@@ -8,6 +8,7 @@ rows) and removed when the file is deleted forever.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -97,12 +98,26 @@ def set_description(session: Session, file_id: int, description: str) -> None:
 
 
 def refresh_tags(session: Session, file_ids: Iterable[int]) -> None:
-    """Re-index the tags of these files (after tagging or renaming a tag)."""
-    for file_id in file_ids:
-        session.execute(
-            text("UPDATE search SET tags = :t WHERE rowid = :id"),
-            {"id": file_id, "t": tags_text(session, file_id)},
-        )
+    """Re-index the tags of these files (after tagging, or renaming or deleting a tag).
+
+    One statement for any number of files (a tag on 100,000 files renamed);
+    the names are joined as :func:`tags_text` joins them, by name ignoring case.
+    Ids without an index row are skipped.
+    """
+    ids = sorted(set(file_ids))
+    if not ids:
+        return
+    # group_concat follows the ordered subquery in SQLite (not a documented promise:
+    # only the snippet text would differ, never which words are found).
+    session.execute(
+        text(
+            "UPDATE search SET tags = COALESCE((SELECT group_concat(name, ' ') FROM"
+            " (SELECT tag.name AS name FROM file_tag JOIN tag ON tag.id = file_tag.tag_id"
+            " WHERE file_tag.file_id = search.rowid ORDER BY tag.name_key)), '')"
+            " WHERE rowid IN (SELECT value FROM json_each(:ids))"
+        ),
+        {"ids": json.dumps(ids)},
+    )
 
 
 def set_content(session: Session, file_id: int, content: str) -> None:

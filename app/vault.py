@@ -10,9 +10,19 @@ from app.browse import BrowseOps
 from app.exporter import ExportOps
 from app.importer import ImportOps
 from app.space import SpaceOps
+from app.tags import TagOps
 from app.trash import TrashOps
 from app.verify import VerifyOps
 
 
-class Vault(TrashOps, ImportOps, ExportOps, SpaceOps, VerifyOps, BrowseOps):
+class Vault(
+    # Capabilities built on others first: their mixins may extend the ones below.
+    TagOps,
+    TrashOps,
+    ImportOps,
+    ExportOps,
+    SpaceOps,
+    VerifyOps,
+    BrowseOps,
+):
     """A vault on this computer: catalog, blobs and every operation on them."""

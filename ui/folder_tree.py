@@ -11,6 +11,15 @@ subfolders of its own, so expand arrows show without listing grandchildren.
 :class:`FolderTree` is the view: inline rename (F2, or a click on the selected
 item), "New folder", and drops of outside files or vault items, which it
 turns into a :class:`DropRequest` for the window to carry out.
+
+Tags: each tag node shows its colour and, right-aligned, how many live files
+carry it. Ctrl-click (or Shift-click) selects several tags at once, which shows
+the files carrying all of them, or any of them (the choice is in the tags'
+right-click menu). The same menu creates a tag (New Tag…), renames one (inline,
+as a folder), changes its colour (a colour dialog) and deletes one after a
+confirmation naming how many files carry it; files dropped on a tag get it.
+These run on the task manager's pool like every other change, and
+:attr:`FolderTreeModel.tags_changed` tells the window what to repaint.
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractItemModel,
     QByteArray,
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
     QMimeData,
     QModelIndex,
     QObject,
@@ -41,21 +53,40 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QContextMenuEvent,
     QDragMoveEvent,
     QDropEvent,
     QIcon,
+    QKeyEvent,
+    QKeySequence,
     QPainter,
+    QPalette,
     QPixmap,
     QPolygonF,
 )
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyle, QToolTip, QTreeView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QColorDialog,
+    QMenu,
+    QMessageBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QTreeView,
+    QWidget,
+)
 
-from app.browse import FolderNode, Source, TagCount
+from app.browse import FolderNode, Source, TagCount, TagMatch
 from app.errors import NotFound, VaultError
-from app.naming import problems
-from app.rows import Changes
+from app.naming import name_key, problems
+from app.rows import Changes, TagChanges
+from app.tags import PALETTE, tag_problems
 from app.vault import Vault
 from ui.resources import icon as resource_icon
+from ui.tag_chips import swatch_icon
+from ui.tag_editor import NewTagDialog, next_palette_color, pick_other_color
 from ui.tasks import TaskManager
 
 log = logging.getLogger(__name__)
@@ -88,6 +119,7 @@ class TreeRole(IntEnum):
     TAG_ID = Qt.ItemDataRole.UserRole + 3  # int for TAG, else None
     SOURCE = Qt.ItemDataRole.UserRole + 4  # Place
     FILE_COUNT = Qt.ItemDataRole.UserRole + 5  # int for TAG (live files), else None
+    COLOR = Qt.ItemDataRole.UserRole + 6  # str "#rrggbb" for TAG, else None
 
 
 @dataclass(frozen=True)
@@ -97,17 +129,25 @@ class Place:
     Attributes:
         kind: the node's kind.
         id: the folder id (VAULT, FOLDER) or tag id (TAG); None for the other places.
-        name: the node's label.
+            For several tags, the one chosen last (the tree's current node).
+        name: the node's label; for several tags, their names joined by "and" or "or".
+        tag_ids: for several selected tags, all of their ids; () otherwise.
+        match: for several tags, whether files carry ``all`` of them or ``any``.
     """
 
     kind: NodeKind
     id: int | None
     name: str
+    tag_ids: tuple[int, ...] = ()
+    match: TagMatch = "all"
 
     def browse_source(self) -> Source | None:
         """What the middle pane lists for this place; None for the Tags heading."""
         if self.kind in (NodeKind.VAULT, NodeKind.FOLDER) and self.id is not None:
             return Source.folder(self.id)
+        if self.kind == NodeKind.TAG and len(self.tag_ids) > 1 and self.id is not None:
+            ordered = [self.id, *(t for t in self.tag_ids if t != self.id)]
+            return Source.tags(ordered, self.match)
         if self.kind == NodeKind.TAG and self.id is not None:
             return Source.tag(self.id)
         return {
@@ -126,6 +166,7 @@ class DropIntent(StrEnum):
     COPY = "copy"  # vault files/folders into a folder, keeping the originals
     TRASH = "trash"  # vault files/folders to the Trash
     FAVORITE = "favorite"  # vault files added to Favorites
+    TAG = "tag"  # vault files given a tag (the tree's model does it itself)
 
 
 @dataclass(frozen=True)
@@ -193,6 +234,7 @@ class _Reply:
 
     entries: list[FolderNode] | list[TagCount]
     created: int | None = None
+    changes: TagChanges | None = None
 
 
 def _star_icon() -> QIcon:
@@ -274,7 +316,9 @@ class FolderTreeModel(QAbstractItemModel):
     first time it is expanded, and again after :meth:`refresh`, a rename or a
     new folder. Each listing is applied with exact remove/move/insert rows
     (never a reset); a listing older than the one shown is dropped. Mutations
-    (rename, new folder) run on the pool too and report back by signal.
+    (rename, new folder; creating, renaming, recolouring and deleting tags, and
+    tagging files dropped on a tag) run on the pool too, end with a fresh
+    listing, and report back by signal.
 
     Create on the GUI thread, after the QApplication.
 
@@ -285,6 +329,8 @@ class FolderTreeModel(QAbstractItemModel):
             and the old name stays.
         error(str, str): another known failure, message and hint, to show the user.
         drop_requested(DropRequest): a drop the window should carry out.
+        tags_changed(TagChanges): a tag was created, renamed, recoloured or deleted
+            here, or files were dropped on one; the tag nodes already show it.
     """
 
     children_loaded = Signal(QModelIndex)
@@ -292,6 +338,7 @@ class FolderTreeModel(QAbstractItemModel):
     rename_failed = Signal(QModelIndex, str)
     error = Signal(str, str)
     drop_requested = Signal(object)
+    tags_changed = Signal(object)
 
     def __init__(self, vault: Vault, tasks: TaskManager, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -361,6 +408,91 @@ class FolderTreeModel(QAbstractItemModel):
     def refresh_tags(self) -> None:
         """List the tags again (after tagging, or a tag was added or removed)."""
         self._list(self._tags_node)
+
+    def tag_index(self, tag_id: int) -> QModelIndex:
+        """The index of a tag's node; invalid if the tree does not show it (yet)."""
+        for node in self._tags_node.children:
+            if node.item_id == tag_id:
+                return self._index_of(node)
+        return QModelIndex()
+
+    def tags(self) -> list[TagCount]:
+        """The tags the tree shows, in order (as last listed)."""
+        return [
+            TagCount(n.item_id or 0, n.name, n.color, n.files or 0)
+            for n in self._tags_node.children
+        ]
+
+    def create_tag(self, name: str, color: str | None = None) -> None:
+        """Create a tag in the background; its node appears, then :attr:`tags_changed`."""
+        vault = self._vault
+        self._tag_change(lambda: vault.create_tag(name, color), f"create tag {name}")
+
+    def rename_tag(self, tag_id: int, name: str) -> None:
+        """Rename a tag in the background; a refusal emits :attr:`rename_failed`."""
+        vault = self._vault
+
+        def failed(_node: _Node, exc: BaseException) -> None:
+            if isinstance(exc, VaultError):
+                message = exc.message
+            else:
+                log.error("renaming tag %s failed", tag_id, exc_info=exc)
+                message = "Could not rename the tag; the log has details."
+            self.rename_failed.emit(self.tag_index(tag_id), message)
+            if isinstance(exc, NotFound):
+                self.refresh_tags()
+
+        self._tag_change(lambda: vault.rename_tag(tag_id, name), f"rename tag {tag_id}", failed)
+
+    def recolor_tag(self, tag_id: int, color: str) -> None:
+        """Give a tag another colour, in the background."""
+        vault = self._vault
+        self._tag_change(lambda: vault.recolor_tag(tag_id, color), f"recolour tag {tag_id}")
+
+    def delete_tag(self, tag_id: int) -> None:
+        """Delete a tag (taking it off its files), in the background. Confirm first:
+        :meth:`tag_usage` gives the count to show."""
+        vault = self._vault
+        self._tag_change(lambda: vault.delete_tag(tag_id), f"delete tag {tag_id}")
+
+    def tag_files(self, file_ids: Sequence[int], tag_id: int) -> None:
+        """Put a tag on files (a drop on the tag's node), in the background."""
+        vault, ids = self._vault, list(file_ids)
+        self._tag_change(lambda: vault.tag_files(ids, add=[tag_id]), f"tag files with {tag_id}")
+
+    def tag_usage(self, tag_id: int, on_count: Callable[[int], None]) -> None:
+        """Count the live files carrying a tag in the background; ``on_count(n)`` here."""
+        vault = self._vault
+
+        def failed(exc: BaseException) -> None:
+            self._failed(self._tags_node, exc)
+            if isinstance(exc, NotFound):
+                self.refresh_tags()
+
+        self._tasks.run(lambda: vault.tag_usage(tag_id), on_count, failed, name="tag usage")
+
+    def _tag_change(
+        self,
+        change: Callable[[], TagChanges],
+        name: str,
+        on_failure: Callable[[_Node, BaseException], None] | None = None,
+    ) -> None:
+        vault = self._vault
+
+        def work() -> _Reply:
+            # Pool thread: only the vault (own sessions), no Qt objects.
+            changes = change()
+            return _Reply(vault.tags_with_counts(), changes=changes)
+
+        def done(reply: _Reply) -> None:
+            if reply.changes is not None:
+                self.tags_changed.emit(reply.changes)
+
+        def failed(node: _Node, exc: BaseException) -> None:
+            self._failed(node, exc)
+            self.refresh_tags()  # whatever happened, show what the catalog has
+
+        self._request(self._tags_node, work, name, done, on_failure or failed)
 
     def new_folder(self, parent: _Index) -> bool:
         """Create "New folder" (or the first free "New folder (n)") in ``parent``'s folder.
@@ -651,7 +783,9 @@ class FolderTreeModel(QAbstractItemModel):
             return DropRequest(DropIntent.TRASH, target, file_ids=items[0], folder_ids=items[1])
         if node.kind == NodeKind.FAVORITES and items is not None and not items[1]:
             return DropRequest(DropIntent.FAVORITE, target, file_ids=items[0])
-        return None  # All files, Recent, Tags and tags take no drops (yet)
+        if node.kind == NodeKind.TAG and items is not None and items[0] and not items[1]:
+            return DropRequest(DropIntent.TAG, target, file_ids=items[0])
+        return None  # All files, Recent and the Tags heading take no drops
 
     # -- Qt overrides ------------------------------------------------------------
 
@@ -727,19 +861,40 @@ class FolderTreeModel(QAbstractItemModel):
             return node.item_id if node.kind == NodeKind.TAG else None
         if role == TreeRole.FILE_COUNT:
             return node.files if node.kind == NodeKind.TAG else None
+        if role == TreeRole.COLOR:
+            return node.color if node.kind == NodeKind.TAG else None
         if role == TreeRole.SOURCE:
             return node.source()
         return None
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        """Rename a folder: checked here against the naming rules, then done in the background.
+        """Rename a folder or a tag: checked here against the naming rules (a tag's: against
+        :func:`app.tags.tag_problems` and the other tags' names), then done in the background.
 
         Spaces around the typed name are dropped. Returns True when the rename
         was sent; the row shows the new name once the catalog has it. A refused
         name emits :attr:`rename_failed` instead (now, or when the catalog says so).
         """
         node = self._node(index)
-        if node is None or node.kind != NodeKind.FOLDER or role != Qt.ItemDataRole.EditRole:
+        if node is None or role != Qt.ItemDataRole.EditRole:
+            return False
+        if node.kind == NodeKind.TAG and node.item_id is not None:
+            name = str(value).strip()
+            if name == node.name:
+                return False
+            found = tag_problems(name)
+            taken = [
+                n.name
+                for n in self._tags_node.children
+                if n is not node and name_key(n.name) == name_key(name)
+            ]
+            if found or taken:
+                message = found[0] if found else f"There is already a tag named “{taken[0]}”."
+                self.rename_failed.emit(self._index_of(node), message)
+                return False
+            self.rename_tag(node.item_id, name)
+            return True
+        if node.kind != NodeKind.FOLDER:
             return False
         name = str(value).strip()
         if name == node.name:
@@ -764,6 +919,8 @@ class FolderTreeModel(QAbstractItemModel):
             )
         elif node.kind in (NodeKind.VAULT, NodeKind.TRASH, NodeKind.FAVORITES):
             flags |= Qt.ItemFlag.ItemIsDropEnabled
+        elif node.kind == NodeKind.TAG:
+            flags |= Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDropEnabled
         return flags
 
     def supportedDropActions(self) -> Qt.DropAction:
@@ -791,12 +948,17 @@ class FolderTreeModel(QAbstractItemModel):
     def dropMimeData(
         self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: _Index
     ) -> bool:
-        """Emit :attr:`drop_requested` for an acceptable drop; the window carries it out."""
+        """Emit :attr:`drop_requested` for an acceptable drop; the window carries it out.
+
+        Files dropped on a tag are tagged here (see :meth:`tag_files`)."""
         if action == Qt.DropAction.IgnoreAction:
             return True
         request = self._drop_intent(data, action, row, parent)
         if request is None:
             return False
+        if request.intent == DropIntent.TAG and request.target.id is not None:
+            self.tag_files(request.file_ids, request.target.id)  # a tag change: done here
+            return True
         self.drop_requested.emit(request)
         return True
 
@@ -819,18 +981,63 @@ def show_tip_by(view: QAbstractItemView, index: QModelIndex, message: str) -> No
     )
 
 
+class _TreeDelegate(QStyledItemDelegate):
+    """Draws a tag's file count right-aligned in the row, in the placeholder colour."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        count = index.data(TreeRole.FILE_COUNT)
+        if count is None:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        text = f"{count:,}"
+        metrics = opt.fontMetrics
+        room = metrics.horizontalAdvance(text) + 14
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        opt.text = metrics.elidedText(
+            opt.text,
+            Qt.TextElideMode.ElideRight,
+            max(text_rect.width() - room, metrics.averageCharWidth() * 3),
+        )
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = (
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
+        )
+        painter.save()
+        painter.setPen(opt.palette.color(role))
+        painter.drawText(
+            opt.rect.adjusted(0, 0, -6, 0),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            text,
+        )
+        painter.restore()
+
+
 class FolderTree(QTreeView):
     """The folder tree widget: select a place, rename inline, make folders, drop onto it.
 
     Rename starts with F2 (the platform's edit key) or a click on the already
-    selected folder; double-click expands. A refused name is shown as a tip
-    by the row and the editor opens again.
+    selected folder or tag; double-click expands. A refused name is shown as a
+    tip by the row and the editor opens again.
+
+    Several tags can be selected together (Ctrl-click, Shift-click, or Shift
+    with the arrow keys); the selection then stands for the files carrying all
+    of them, or any of them (:attr:`tag_match`, chosen in the tags' menu).
+    Anything else is selected alone. The right-click menu of the Tags heading
+    and of tags manages tags (:meth:`tag_menu`); Delete on a tag deletes it
+    after a confirmation.
 
     Attributes:
         last_error: the last rename refusal shown ("" if none).
+        tag_match: whether several selected tags show files with ``all`` or ``any`` of them.
+        last_dialog: the last dialog or message box opened for a tag (non-blocking), or None.
 
     Signals:
-        source_selected(Place): the user selected a folder, place or tag.
+        source_selected(Place): the user selected a folder, place, tag or several tags.
     """
 
     source_selected = Signal(object)
@@ -851,7 +1058,14 @@ class FolderTree(QTreeView):
         self.setAcceptDrops(True)
         self.setDropIndicatorShown(True)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setItemDelegate(_TreeDelegate(self))
+        # Several tags at once; selectionCommand() keeps everything else single.
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tag_match: TagMatch = "all"
+        self.last_dialog: QWidget | None = None
+        self._combined: Place | None = None  # the several tags emitted last
         self.selectionModel().currentChanged.connect(self._on_current)
+        self.selectionModel().selectionChanged.connect(self._on_selection)
         model.folder_created.connect(self._edit_created)
         model.rename_failed.connect(self._show_rename_error)
         model.load()
@@ -870,10 +1084,223 @@ class FolderTree(QTreeView):
         self.expand(index)
         return self._model.new_folder(index)
 
+    # -- several tags ----------------------------------------------------------------
+
+    def selected_tags(self) -> list[Place]:
+        """The tags selected, in the tree's order."""
+        rows = sorted(
+            (
+                i
+                for i in self.selectionModel().selectedIndexes()
+                if i.data(TreeRole.KIND) == NodeKind.TAG
+            ),
+            key=lambda i: i.row(),
+        )
+        return [p for p in (self._model.source(i) for i in rows) if p is not None]
+
+    def combined_place(self) -> Place | None:
+        """The place several selected tags stand for; None unless two or more are selected."""
+        tags = self.selected_tags()
+        if len(tags) < 2:
+            return None
+        current = self._model.source(self.currentIndex())
+        ids = tuple(t.id for t in tags if t.id is not None)
+        first = current.id if current is not None and current.id in ids else ids[0]
+        joiner = " and " if self.tag_match == "all" else " or "
+        name = joiner.join(t.name for t in tags)
+        return Place(NodeKind.TAG, first, name, tuple(sorted(ids)), self.tag_match)
+
+    def set_tag_match(self, match: TagMatch) -> None:
+        """Show files with ``all`` of the selected tags or ``any`` of them."""
+        if match == self.tag_match:
+            return
+        self.tag_match = match
+        self._emit_combined()
+
+    def select_tags(self, tag_ids: Sequence[int]) -> None:
+        """Select these tags together (the first becomes the current node)."""
+        indexes = [self._model.tag_index(t) for t in tag_ids]
+        indexes = [i for i in indexes if i.isValid()]
+        if not indexes:
+            return
+        flags = QItemSelectionModel.SelectionFlag
+        selection = self.selectionModel()
+        selection.setCurrentIndex(indexes[0], flags.ClearAndSelect)
+        for index in indexes[1:]:
+            selection.select(index, flags.Select)
+
+    def _emit_combined(self) -> None:
+        place = self.combined_place()
+        if place is not None and place != self._combined:
+            self._combined = place
+            self.source_selected.emit(place)
+
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if len(self.selected_tags()) >= 2:
+            self._emit_combined()
+            return
+        if self._combined is not None:
+            # Back to one node. A click moves the current node before it selects, so
+            # _on_current saw the combination still selected and left this to here.
+            self._combined = None
+            selected = self.selectionModel().selectedIndexes()
+            place = self._model.source(selected[0]) if len(selected) == 1 else None
+            if place is not None:
+                self.source_selected.emit(place)
+
+    def selectionCommand(
+        self, index: _Index, event: QEvent | None = None
+    ) -> QItemSelectionModel.SelectionFlag:
+        command = super().selectionCommand(index, event)
+        flags = QItemSelectionModel.SelectionFlag
+        if command == flags.NoUpdate or not index.isValid():
+            return flags.NoUpdate  # a click below the last row keeps the place shown
+        tags_only = index.data(TreeRole.KIND) == NodeKind.TAG and all(
+            i.data(TreeRole.KIND) == NodeKind.TAG for i in self.selectionModel().selectedIndexes()
+        )
+        if not tags_only:
+            return flags.ClearAndSelect  # folders and places are chosen one at a time
+        if (
+            event is None
+            and len(self.selected_tags()) > 1
+            and self.selectionModel().isSelected(index)
+        ):
+            return flags.NoUpdate  # the window following a combination keeps it
+        return command
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if len(self.selected_tags()) >= 2:
+            return  # the selection stands for the combination (see _on_selection)
         source = self._model.source(current)
         if source is not None:
             self.source_selected.emit(source)
+
+    # -- managing tags -------------------------------------------------------------------
+
+    def tag_menu(self, index: _Index) -> QMenu | None:
+        """The right-click menu of the Tags heading or a tag; None elsewhere.
+
+        New Tag…, and for a tag: Rename, Change Colour…, Delete…; with several
+        tags selected, whether they show files with all or any of them.
+        """
+        kind = index.data(TreeRole.KIND) if index.isValid() else None
+        if kind not in (NodeKind.TAGS, NodeKind.TAG):
+            return None
+        menu = QMenu(self)
+        menu.addAction("New Tag…", self.new_tag)
+        if kind == NodeKind.TAG:
+            persistent = QPersistentModelIndex(index)
+            tag_id = int(index.data(TreeRole.TAG_ID))
+            menu.addSeparator()
+            rename = menu.addAction("Rename", lambda: self._rename_tag(persistent))
+            rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
+            menu.addAction(
+                swatch_icon(str(index.data(TreeRole.COLOR) or "")),
+                "Change Colour…",
+                lambda: self.change_tag_color(tag_id),
+            )
+            delete = menu.addAction("Delete…", lambda: self.delete_tag(tag_id))
+            delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+            if len(self.selected_tags()) >= 2:
+                menu.addSeparator()
+                for match, text in (
+                    ("all", "Show Files with All Selected Tags"),
+                    ("any", "Show Files with Any Selected Tag"),
+                ):
+                    action = menu.addAction(text)
+                    action.triggered.connect(lambda _=False, m=match: self.set_tag_match(m))
+                    action.setCheckable(True)
+                    action.setChecked(self.tag_match == match)
+        return menu
+
+    def new_tag(self) -> NewTagDialog:
+        """Ask for a new tag's name and colour (non-blocking); it is created on OK."""
+        tags = self._model.tags()
+        dialog = NewTagDialog(
+            [t.name for t in tags], next_palette_color(t.color for t in tags), self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(self._model.create_tag)
+        self.last_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _rename_tag(self, index: QPersistentModelIndex) -> None:
+        if index.isValid():
+            current = self._model.index(index.row(), 0, index.parent())
+            self.setCurrentIndex(current)
+            self.edit(current)
+
+    def change_tag_color(self, tag_id: int) -> QColorDialog | None:
+        """Pick a tag's colour in a colour dialog (non-blocking); changed on OK."""
+        index = self._model.tag_index(tag_id)
+        if not index.isValid():
+            return None
+        for i, (_name, color) in enumerate(PALETTE):
+            QColorDialog.setCustomColor(i, QColor(color))  # the palette, one click away
+        dialog = pick_other_color(
+            self,
+            str(index.data(TreeRole.COLOR) or ""),
+            lambda color: self._model.recolor_tag(tag_id, color),
+        )
+        dialog.setWindowTitle(f"Colour of “{index.data()}”")
+        self.last_dialog = dialog
+        return dialog
+
+    def delete_tag(self, tag_id: int) -> None:
+        """Delete a tag after a confirmation naming how many files carry it (counted first,
+        in the background)."""
+        index = self._model.tag_index(tag_id)
+        if not index.isValid():
+            return
+        name = str(index.data())
+        self._model.tag_usage(tag_id, lambda count: self._confirm_delete(tag_id, name, count))
+
+    def _confirm_delete(self, tag_id: int, name: str, count: int) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Delete Tag",
+            f"Delete the tag “{name}”?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        files = "1 file" if count == 1 else f"{count:,} files"
+        box.setInformativeText(
+            f"It is taken off {files}; the files themselves stay."
+            if count
+            else "No file carries it."
+        )
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(
+            lambda button: self._model.delete_tag(tag_id) if button is delete else None
+        )
+        self.last_dialog = box
+        box.open()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = self.indexAt(event.pos())
+        if not index.isValid() and event.reason() == QContextMenuEvent.Reason.Keyboard:
+            index = self.currentIndex()
+        menu = self.tag_menu(index)
+        if menu is None:
+            super().contextMenuEvent(event)
+            return
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        index = self.currentIndex()
+        if (
+            event.matches(QKeySequence.StandardKey.Delete)
+            and index.data(TreeRole.KIND) == NodeKind.TAG
+            and self.state() != QAbstractItemView.State.EditingState
+        ):
+            self.delete_tag(int(index.data(TreeRole.TAG_ID)))
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _edit_created(self, index: QModelIndex) -> None:
         self.expand(index.parent())

@@ -32,6 +32,7 @@ from PySide6.QtGui import QPixmap
 from app.browse import BrowseFilters, BrowseRow, Cursor, Page, Sort, SortKey, Source, default_sort
 from app.errors import VaultError
 from app.naming import problems
+from app.rows import TagChanges, TagInfo
 from app.vault import Vault
 from ui.folder_tree import ITEMS_MIME, items_mime_data
 from ui.formatting import format_time, human_size
@@ -94,6 +95,8 @@ class ItemRole(IntEnum):
     SIZE_BYTES = Qt.ItemDataRole.UserRole + 3  # int, 0 for folders
     THUMBNAIL = Qt.ItemDataRole.UserRole + 4  # QPixmap, or None (draw the kind icon)
     ITEM = Qt.ItemDataRole.UserRole + 5  # the Item
+    TAG_NAMES = Qt.ItemDataRole.UserRole + 6  # tuple[str, ...]: the file's tags, by name
+    TAG_COLORS = Qt.ItemDataRole.UserRole + 7  # tuple[str, ...]: their colours, "#rrggbb"
 
 
 # Roles and flags as plain values: comparing and combining Qt's enum members costs
@@ -126,6 +129,8 @@ class Item:
     Attributes:
         where: the vault path of the folder holding it (in the Trash, where it was).
         matched: for search results, the fields that matched; snippet: an excerpt.
+        tags: the tag names joined for the Tags column's text; tag_names and
+            tag_colors: each tag and its colour, for painting chips.
     """
 
     id: int
@@ -145,6 +150,8 @@ class Item:
     matched: tuple[str, ...] = ()
     snippet: str = ""
     kept: bool = False
+    tag_names: tuple[str, ...] = ()
+    tag_colors: tuple[str, ...] = ()
 
     @property
     def kind_text(self) -> str:
@@ -183,6 +190,8 @@ class Item:
             row.matched,
             row.snippet,
             row.kept,
+            row.tags,
+            row.tag_colors,
         )
 
 
@@ -414,6 +423,51 @@ class ItemModel(QAbstractTableModel):
                 self.index(changed[0], Column.SYNC), self.index(changed[-1], Column.SYNC)
             )
 
+    def apply_tag_changes(self, changes: TagChanges) -> None:
+        """Show what a tag call changed: the chips of the rows loaded, or the whole list
+        again where membership may have changed (a tag's files, search results)."""
+        source = self._source
+        if source is None or not (changes.files or changes.tags):
+            return
+        if source.kind in ("tag", "search"):
+            self.reload()
+            return
+        self.refresh_tags([i.id for i in self._items if not i.is_folder and i.id in changes.files])
+
+    def refresh_tags(self, file_ids: Sequence[int] | None = None) -> None:
+        """Re-read the tags of these loaded files (all loaded files for None) in the background;
+        the rows whose tags changed repaint with one ranged ``dataChanged``."""
+        ids = [i.id for i in self._items if not i.is_folder] if file_ids is None else list(file_ids)
+        if not ids:
+            return
+        generation, vault = self._generation, self._vault
+
+        def tags() -> dict[int, list[TagInfo]]:
+            return vault.tags_of_files(ids)  # pool thread: no Qt objects
+
+        self._tasks.run(tags, lambda found: self._on_tags(generation, ids, found), name="row tags")
+
+    def _on_tags(self, generation: int, ids: list[int], found: dict[int, list[TagInfo]]) -> None:
+        if generation != self._generation:
+            return
+        asked = set(ids)
+        changed = []
+        for row, item in enumerate(self._items):
+            if item.is_folder or item.id not in asked:
+                continue
+            tags = found.get(item.id, [])
+            names = tuple(t.name for t in tags)
+            colors = tuple(t.color for t in tags)
+            if (names, colors) != (item.tag_names, item.tag_colors):
+                self._items[row] = replace(
+                    item, tags=", ".join(names), tag_names=names, tag_colors=colors
+                )
+                changed.append(row)
+        if changed:
+            self.dataChanged.emit(
+                self.index(changed[0], 0), self.index(changed[-1], len(Column) - 1)
+            )
+
     # -- Qt overrides ---------------------------------------------------------
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -449,11 +503,15 @@ class ItemModel(QAbstractTableModel):
             column = index.column()
             if column == Column.MATCH:
                 return match_text(item) or None
+            if column == Column.TAGS:
+                return item.tags or None
             if column != Column.NAME:
                 return None
             lines = [item.name] if item.is_folder else [item.name, item.mime]
             if item.where:
                 lines.append(item.where)
+            if item.tags:
+                lines.append("Tags: " + item.tags)
             if item.matched:
                 lines.append("Found in " + match_text(item))
             return "\n".join(lines)
@@ -463,6 +521,10 @@ class ItemModel(QAbstractTableModel):
             return item.is_folder
         if role == ItemRole.SIZE_BYTES:
             return item.size
+        if role == ItemRole.TAG_NAMES:
+            return item.tag_names
+        if role == ItemRole.TAG_COLORS:
+            return item.tag_colors
         return None
 
     def headerData(

@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 from ui.folder_tree import ITEMS_MIME, decode_items, local_paths, show_tip_by
 from ui.item_model import Column, Item, ItemModel, ItemRole
 from ui.resources import checkerboard, kind_icon
+from ui.tag_chips import TagChipsDelegate, chip_font, paint_chips, paint_dots
 
 _Index = QModelIndex | QPersistentModelIndex
 NAME_MIN_CHARS = 24  # the list's Name column never gets narrower than this
@@ -281,6 +282,10 @@ class ListView(_ItemViewBehaviour, QTableView):
         super().__init__(parent)
         self._setup_items()
         self.setItemDelegate(NameDelegate(self))
+        # Tags as coloured chips; the column's text stays the names, for copy and screen readers.
+        self.setItemDelegateForColumn(
+            Column.TAGS, TagChipsDelegate(ItemRole.TAG_NAMES, ItemRole.TAG_COLORS, self)
+        )
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setShowGrid(False)
         self.setAlternatingRowColors(True)
@@ -384,6 +389,10 @@ class GridDelegate(NameDelegate):
             star = QRect(image.right() - 18, image.top() + 2, 16, 16)
             painter.setPen(STAR_COLOR)
             painter.drawText(star, int(Qt.AlignmentFlag.AlignCenter), "★")
+        if item.tag_names:
+            self._paint_tags(
+                painter, item, image, option, bool(state & QStyle.StateFlag.State_MouseOver)
+            )
         text_rect = QRect(
             rect.x() + 6, image.bottom() + 6, rect.width() - 12, rect.bottom() - image.bottom() - 8
         )
@@ -392,6 +401,35 @@ class GridDelegate(NameDelegate):
         flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         painter.drawText(text_rect, flags, _two_lines(metrics, item.name, text_rect.width()))
         painter.restore()
+
+    @staticmethod
+    def _paint_tags(
+        painter: QPainter, item: Item, image: QRect, option: QStyleOptionViewItem, hover: bool
+    ) -> None:
+        """Coloured dots in the thumbnail's corner (as Finder marks tagged files); on hover,
+        the tags' chips with their names across the thumbnail's foot."""
+        line = QFontMetrics(chip_font(option.font)).height() + 4
+        if not hover:
+            paint_dots(
+                painter,
+                QRect(image.left() + 4, image.bottom() - 12, image.width() // 2, 10),
+                item.tag_colors,
+            )
+            return
+        band = QRect(image.left(), image.bottom() - line - 4, image.width(), line + 4)
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 110))
+        painter.drawRoundedRect(band, 4, 4)
+        painter.restore()
+        paint_chips(
+            painter,
+            band.adjusted(3, 2, -3, -2),
+            item.tag_names,
+            item.tag_colors,
+            option.font,
+            more_color=QColor("white"),
+        )
 
 
 def _two_lines(metrics: QFontMetrics, text: str, width: int) -> str:

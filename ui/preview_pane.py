@@ -68,10 +68,11 @@ from PySide6.QtWidgets import (
 
 from app.browse import sync_word
 from app.errors import NotFound, VaultError
-from app.rows import FileInfo, FolderInfo
+from app.rows import FileInfo, FolderInfo, TagInfo
 from app.vault import Vault
 from ui.formatting import format_time, human_size
 from ui.resources import checkerboard, kind_icon
+from ui.tag_chips import TagChipRow
 from ui.tasks import Task, TaskManager
 from ui.viewers.base import ViewerServices
 from ui.viewers.host import ViewerHost
@@ -137,6 +138,7 @@ class _FileDetails:
     info: FileInfo
     type_name: str  # "JPEG image"; "" when the database does not know the MIME type
     icon_name: str  # the MIME type's own theme icon ("application-pdf"), or ""
+    tags: tuple[TagInfo, ...] = ()  # with their colours, for the chips
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,10 @@ def _load_file(vault: Vault, file_id: int) -> _FileDetails:
     # shared-mime-info cache from disk, which is why it happens here.
     mime = QMimeDatabase().mimeTypeForName(info.mime)
     valid = mime.isValid()
-    return _FileDetails(info, mime.comment() if valid else "", mime.iconName() if valid else "")
+    tags = tuple(vault.file_tags(file_id))
+    return _FileDetails(
+        info, mime.comment() if valid else "", mime.iconName() if valid else "", tags
+    )
 
 
 def _load_folder(vault: Vault, folder_id: int) -> FolderInfo:
@@ -346,9 +351,11 @@ class PreviewPane(QWidget):
 
     Signals:
         open_requested(int): the user double-clicked the preview of this file id.
+        tag_clicked(int): the user clicked the chip of this tag id (show its files).
     """
 
     open_requested = Signal(int)
+    tag_clicked = Signal(int)
 
     # Row keys and field names, in the order the form lists them.
     FIELDS: tuple[tuple[str, str], ...] = (
@@ -477,7 +484,13 @@ class PreviewPane(QWidget):
             label.setBuddy(value)
             self._values[key] = value
             self._names[key] = name
-            row = self._checksum_row(content, value) if key == "checksum" else value
+            if key == "checksum":
+                row = self._checksum_row(content, value)
+            elif key == "tags":
+                row = self._tags_row(content, value)
+                label.setBuddy(self.tag_chips)
+            else:
+                row = value
             self._rows[key] = row
             self._form.addRow(label, row)
         column.addLayout(self._form)
@@ -503,6 +516,21 @@ class PreviewPane(QWidget):
         copy.setMaximumHeight(value.sizeHint().height() + 2)
         box.addWidget(copy, 0, Qt.AlignmentFlag.AlignVCenter)
         box.addStretch(1)
+        return row
+
+    def _tags_row(self, parent: QWidget, value: _ValueLabel) -> QWidget:
+        """The file's tags as clickable chips; ``value`` keeps their names as text
+        (for :meth:`properties`), hidden."""
+        row = QWidget(parent)
+        row.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        box = QVBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.tag_chips = TagChipRow(row)
+        self.tag_chips.setObjectName("tag_chips")
+        self.tag_chips.tag_clicked.connect(self.tag_clicked)
+        box.addWidget(self.tag_chips)
+        value.setParent(row)
+        value.hide()
         return row
 
     def _apply_title_font(self) -> None:
@@ -685,7 +713,8 @@ class PreviewPane(QWidget):
         self._set("versions", versions)
         self._set("added", format_time(info.created_at))
         self._set("modified", format_time(info.modified_at))
-        self._set("tags", ", ".join(info.tags))
+        self._set("tags", ", ".join(t.name for t in details.tags) or ", ".join(info.tags))
+        self.tag_chips.set_tags(details.tags)
         self._set("search", version.index_note)
 
         self._blob_hash = version.blob_hash

@@ -116,17 +116,22 @@ class TaskManager(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         *,
         name: str = "",
+        owner: QObject | None = None,
     ) -> Task[T]:
         """Run ``fn()`` on the pool; then ``on_done(result)`` or ``on_error(exc)`` here.
 
         Without ``on_error``, an exception is logged with its traceback. Must
         be called on the GUI thread. After :meth:`shutdown`, the task is
-        returned already cancelled and never runs.
+        returned already cancelled and never runs. With an ``owner`` (the
+        dialog whose widgets the callbacks touch), the task is cancelled when
+        the owner is destroyed, so no callback reaches a deleted widget.
         """
         task: Task[T] = Task(name or getattr(fn, "__name__", "task"), fn, on_done, on_error)
         if self._closed:
             task.cancel()
             return task
+        if owner is not None:
+            owner.destroyed.connect(lambda _=None, task=task: task.cancel())
         self._pending.add(task)
         self.pool.start(_Runnable(task, self._relay))
         return task

@@ -9,12 +9,20 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QHBoxLayout, QLineEdit, QWidget
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QWidget,
+)
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 
+from app.browse import Source
 from app.errors import InvalidName
 from app.naming import numbered, validate
 from app.vault import Vault
@@ -211,7 +219,8 @@ def test_tag_nodes(qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path:
     assert family.data(TreeRole.SOURCE) == Place(NodeKind.TAG, tag_id, "Family")
     assert family.data(Qt.ItemDataRole.ToolTipRole) == "Family: 3 files"
     assert not model.hasChildren(family)
-    assert not model.flags(family) & Qt.ItemFlag.ItemIsEditable
+    assert model.flags(family) & Qt.ItemFlag.ItemIsEditable  # renamed inline, as folders are
+    assert family.data(TreeRole.COLOR) == "#d9534f"
 
     # A tag deleted behind the model's back goes on refresh_tags, exactly one row.
     with vault.writing() as session:
@@ -573,6 +582,198 @@ def test_widget_takes_file_drops(
 
     with qtbot.assertNotEmitted(model.drop_requested):
         _drag_drop(tree, model.place_index(NodeKind.ALL_FILES), _file_mime(picture))
+
+
+# -- tags: management, combinations, drops ---------------------------------------
+
+
+def _last_dialog(tree: FolderTree) -> QWidget | None:
+    return tree.last_dialog
+
+
+def _tags_tree(
+    qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path: Path, tags: dict[str, int]
+) -> tuple[FolderTree, QModelIndex]:
+    _add_tags(vault, tmp_path, tags)
+    tree = _tree(qtbot, model)
+    tags_index = model.place_index(NodeKind.TAGS)
+    qtbot.waitUntil(lambda: model.rowCount(tags_index) == len(tags), timeout=WAIT)
+    tree.expand(tags_index)
+    return tree, tags_index
+
+
+def test_tag_menu_new_rename_recolour_delete(
+    qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path: Path
+) -> None:
+    tree, tags_index = _tags_tree(qtbot, model, vault, tmp_path, {"Family": 3, "Work": 1})
+    heading_menu = tree.tag_menu(tags_index)
+    assert heading_menu is not None
+    assert [a.text() for a in heading_menu.actions()] == ["New Tag…"]
+    assert tree.tag_menu(model.place_index(NodeKind.TRASH)) is None
+    family = _child(model, tags_index, "Family")
+    menu = tree.tag_menu(family)
+    assert menu is not None
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts == ["New Tag…", "Rename", "Change Colour…", "Delete…"]
+
+    # New Tag…: a dialog; Create makes the tag and its node.
+    changes: list[object] = []
+    model.tags_changed.connect(changes.append)
+    dialog = tree.new_tag()
+    dialog.name_edit.setText("work")
+    assert not dialog.create_button.isEnabled()  # taken, ignoring case
+    dialog.name_edit.setText("Holidays")
+    dialog.colors.set_color("#123456")
+    dialog.create_button.click()
+    qtbot.waitUntil(lambda: "Holidays" in _names(model, tags_index), timeout=WAIT)
+    holidays = _child(model, tags_index, "Holidays")
+    assert holidays.data(TreeRole.COLOR) == "#123456"
+    assert holidays.data(TreeRole.FILE_COUNT) == 0
+    qtbot.waitUntil(lambda: len(changes) == 1, timeout=WAIT)
+
+    # Rename inline (F2), and a refused name keeps the old one.
+    tree.setCurrentIndex(holidays)
+    tree.setFocus()
+    qtbot.keyClick(tree, Qt.Key.Key_F2)  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
+    editor = tree.viewport().findChild(QLineEdit)
+    assert editor is not None
+    editor.selectAll()
+    qtbot.keyClicks(editor, "FAMILY")  # type: ignore[no-untyped-call]
+    with qtbot.waitSignal(model.rename_failed, timeout=WAIT):
+        qtbot.keyClick(editor, Qt.Key.Key_Return)  # type: ignore[no-untyped-call]
+    assert "already a tag" in tree.last_error
+    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
+    qtbot.keyClick(tree.viewport().findChild(QLineEdit), Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
+    holidays = _child(model, tags_index, "Holidays")
+    assert model.setData(holidays, "Trips")
+    qtbot.waitUntil(lambda: "Trips" in _names(model, tags_index), timeout=WAIT)
+    assert vault.tag_named("trips").color == "#123456"
+
+    # Change Colour…: a colour dialog; OK recolours.
+    family_id = _child(model, tags_index, "Family").data(TreeRole.TAG_ID)
+    colour = tree.change_tag_color(family_id)
+    assert colour is not None
+    colour.setCurrentColor(QColor("#00aa00"))
+    colour.accept()
+    qtbot.waitUntil(
+        lambda: _child(model, tags_index, "Family").data(TreeRole.COLOR) == "#00aa00",
+        timeout=WAIT,
+    )
+
+    # Delete…: counted first, then a confirmation naming the count; Cancel keeps it.
+    tree.delete_tag(family_id)
+    qtbot.waitUntil(lambda: isinstance(tree.last_dialog, QMessageBox), timeout=WAIT)
+    box = tree.last_dialog
+    assert isinstance(box, QMessageBox)
+    assert "“Family”" in box.text() and "3 files" in box.informativeText()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert "Family" in _names(model, tags_index)
+    tree.last_dialog = None
+    tree.setCurrentIndex(_child(model, tags_index, "Family"))
+    tree.setFocus()
+    qtbot.keyClick(tree, Qt.Key.Key_Delete)  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: isinstance(_last_dialog(tree), QMessageBox), timeout=WAIT)
+    box = _last_dialog(tree)
+    assert isinstance(box, QMessageBox)
+    delete = next(b for b in box.buttons() if b.text() == "Delete")
+    with qtbot.waitSignal(model.rowsRemoved, timeout=WAIT):
+        delete.click()
+    assert _names(model, tags_index) == ["Trips", "Work"]
+    qtbot.waitUntil(lambda: getattr(changes[-1], "deleted", ()) == (family_id,), timeout=WAIT)
+    assert getattr(changes[-1], "count", None) == 3
+
+
+def test_several_tags_show_all_or_any(
+    qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path: Path
+) -> None:
+    tree, tags_index = _tags_tree(qtbot, model, vault, tmp_path, {"Family": 3, "Work": 1})
+    family = _child(model, tags_index, "Family")
+    work = _child(model, tags_index, "Work")
+    family_id, work_id = family.data(TreeRole.TAG_ID), work.data(TreeRole.TAG_ID)
+    places: list[Place] = []
+    tree.source_selected.connect(places.append)
+
+    qtbot.mouseClick(  # type: ignore[no-untyped-call]
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(family).center()
+    )
+    assert places[-1] == Place(NodeKind.TAG, family_id, "Family")
+    qtbot.mouseClick(  # type: ignore[no-untyped-call]
+        tree.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+        tree.visualRect(work).center(),
+    )
+    combined = places[-1]
+    assert combined.tag_ids == tuple(sorted((family_id, work_id)))
+    assert combined.name == "Family and Work"
+    assert combined.id == work_id  # the node chosen last
+    source = combined.browse_source()
+    assert source is not None and source.match == "all"
+    assert {r.id for r in vault.browse_page(source).rows} == {
+        r.id for r in vault.browse_page(Source.tag(work_id)).rows
+    }
+    menu = tree.tag_menu(work)
+    assert menu is not None
+    any_action = next(a for a in menu.actions() if "Any" in a.text())
+    assert not any_action.isChecked()
+    any_action.trigger()
+    assert places[-1].match == "any" and places[-1].name == "Family or Work"
+    any_source = places[-1].browse_source()
+    assert any_source is not None and vault.browse_count(any_source) == 3
+    # The window following the combination (selecting a node of it) keeps it.
+    count = len(places)
+    tree.setCurrentIndex(family)
+    assert len(tree.selected_tags()) == 2 and len(places) == count
+    # A folder or place is chosen alone again.
+    qtbot.mouseClick(  # type: ignore[no-untyped-call]
+        tree.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+        tree.visualRect(model.place_index(NodeKind.TRASH)).center(),
+    )
+    assert places[-1] == Place(NodeKind.TRASH, None, "Trash")
+    assert tree.selected_tags() == []
+    tree.select_tags([work_id, family_id])
+    assert places[-1].tag_ids == tuple(sorted((family_id, work_id)))
+
+
+def test_files_dropped_on_a_tag_get_it(
+    qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path: Path
+) -> None:
+    _add_tags(vault, tmp_path, {"Family": 1, "Empty": 0})
+    _loaded(qtbot, model)
+    tags_index = model.place_index(NodeKind.TAGS)
+    empty = _child(model, tags_index, "Empty")
+    files = [r.id for r in vault.list_folder(vault.root_id).files]
+    mime = items_mime_data(file_ids=files)
+    assert model.canDropMimeData(mime, Qt.DropAction.MoveAction, -1, 0, empty)
+    folders_only = items_mime_data(folder_ids=[vault.root_id])
+    assert not model.canDropMimeData(folders_only, Qt.DropAction.MoveAction, -1, 0, empty)
+    requests: list[DropRequest] = []
+    model.drop_requested.connect(requests.append)
+    with qtbot.waitSignal(model.tags_changed, timeout=WAIT) as changed:
+        assert model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, 0, empty)
+    assert requests == []  # done by the model, not the window
+    assert changed.args[0].files == frozenset(files)
+    qtbot.waitUntil(
+        lambda: _child(model, tags_index, "Empty").data(TreeRole.FILE_COUNT) == 1, timeout=WAIT
+    )
+
+
+def test_tag_counts_are_painted(
+    qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path: Path
+) -> None:
+    tree, tags_index = _tags_tree(qtbot, model, vault, tmp_path, {"Family": 3})
+    family = _child(model, tags_index, "Family")
+    tree.setCurrentIndex(model.place_index(NodeKind.TRASH))
+    QApplication.processEvents()
+    rect = tree.visualRect(family)
+    image = tree.viewport().grab(rect).toImage()
+    # Something is drawn in the row's right quarter: the count.
+    background = image.pixelColor(image.width() - 1, 0)
+    right = range(int(image.width() * 0.75), image.width() - 2)
+    assert any(image.pixelColor(x, y) != background for x in right for y in range(image.height()))
 
 
 def test_screenshot(qtbot: QtBot, model: FolderTreeModel, vault: Vault, tmp_path: Path) -> None:

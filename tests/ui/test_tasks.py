@@ -75,3 +75,25 @@ def test_cancelled_and_after_shutdown_are_dropped(qtbot: QtBot, tasks: TaskManag
     assert late.cancelled
     qtbot.wait(50)
     assert got == []
+
+
+def test_a_destroyed_owner_gets_no_callback(qtbot: QtBot, tasks: TaskManager) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    gate = threading.Event()
+    got: list[object] = []
+    owner, other = QWidget(), QWidget()
+    tasks.run(gate.wait, got.append, got.append, owner=owner)
+    tasks.run(gate.wait, lambda r: got.append(("other", r)), owner=other)
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken_valid(owner), timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: not tasks.busy, timeout=5000)
+    assert got == [("other", True)]
+    other.deleteLater()
+
+
+def shiboken_valid(obj: object) -> bool:
+    from shiboken6 import isValid
+
+    return bool(isValid(obj))
