@@ -1950,9 +1950,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=4, metavar="N", help="download N files at once (4)"
     )
     # Commands kept in modules of their own (they import this one's helpers).
-    from app import cli_tags
+    from app import cli_tags, cli_versions
 
-    for module in (cli_tags,):
+    for module in (cli_versions, cli_tags):
         module.register(subs, common)
     return parser
 

@@ -325,6 +325,7 @@ class ImportOps(OrganizeOps):
         job = _ImportJob(self, target, conflict, report, entries, progress, cancel)
         with Extractor(workers=max(1, workers - 1)) as extractor:
             job.run(extractor, workers)
+        self._retain_new_versions(report)
         return report
 
     def add_version(
@@ -353,7 +354,25 @@ class ImportOps(OrganizeOps):
         job = _ImportJob(self, folder_id, Conflict.VERSION, report, entries, progress, cancel)
         with Extractor(workers=1) as extractor:
             job.run(extractor, 1)
+        self._retain_new_versions(report)
         return report
+
+    # -- version retention (app/versions.py) ------------------------------------
+
+    def _retain_new_versions(self, report: ImportReport) -> None:
+        """Apply the vault's version retention to the files that just got a new version,
+        as Nextcloud's versions app does. Never raises for a known problem."""
+        from app.versions import VersionOps
+
+        if not report.new_versions or not isinstance(self, VersionOps):
+            return
+        file_ids = []
+        for path in report.new_versions:
+            try:
+                file_ids.append(self.resolve(path)[1])
+            except NotFound:
+                continue  # moved or deleted meanwhile: the next prune sees it
+        self.apply_retention(file_ids)
 
 
 class _ImportJob:

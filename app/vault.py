@@ -13,10 +13,12 @@ from app.space import SpaceOps
 from app.tags import TagOps
 from app.trash import TrashOps
 from app.verify import VerifyOps
+from app.versions import VersionOps
 
 
 class Vault(
     # Capabilities built on others first: their mixins may extend the ones below.
+    VersionOps,
     TagOps,
     TrashOps,
     ImportOps,

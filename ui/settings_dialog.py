@@ -1,7 +1,10 @@
-"""The Settings dialog: the vault's remote bucket, thumbnails, the cache and the space budget.
+"""The Settings dialog: the vault's remote bucket, thumbnails, the cache, the space budget
+and how many old versions of a file are kept.
 
 The remote part edits what ``mediavault remote set|show|test|unset`` manage
 (:mod:`app.remote`, keys in the OS keyring through :mod:`app.credentials`);
+the Versions tab edits the vault's retention policy (:mod:`app.versions`, stored
+in the catalog, as ``mediavault versions policy`` does) and applies it on demand;
 the rest are the :class:`app.settings.Preferences` the window and the CLI share.
 Everything that touches the disk, the keyring or the network — loading the
 settings, saving them, "Test connection", measuring and clearing the cache,
@@ -39,6 +42,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QScrollArea,
     QSlider,
     QSpinBox,
@@ -79,6 +83,16 @@ from app.settings import (
     validate_preferences,
 )
 from app.vault import Vault
+from app.versions import (
+    KEEP_ALL,
+    KEEP_BY_AGE,
+    KEEP_LAST,
+    MAX_DAYS,
+    MAX_KEEP_LAST,
+    MAX_WEEKS,
+    PruneReport,
+    RetentionPolicy,
+)
 from ui.formatting import human_size
 from ui.tasks import Task, TaskManager
 
@@ -225,25 +239,53 @@ class _Saved:
     remote: RemoteSettings | None
     warnings: list[str]
     remote_error: VaultError | None = None
+    retention: RetentionPolicy | None = None
 
 
 def _save(
-    paths: VaultPaths, prefs: Preferences | None, form: RemoteForm | None
+    paths: VaultPaths,
+    prefs: Preferences | None,
+    form: RemoteForm | None,
+    vault: Vault | None = None,
+    retention: RetentionPolicy | None = None,
 ) -> _Saved:  # runs on a pool thread: no widgets
-    """Save the preferences, then the remote; a remote that fails does not undo the former."""
+    """Save the preferences and the retention policy, then the remote; a remote that
+    fails does not undo the former."""
     if prefs is not None:
         save_preferences(paths, prefs)
+    if retention is not None and vault is not None:
+        retention = vault.set_retention(retention)
     if form is None:
-        return _Saved(prefs, None, [])
+        return _Saved(prefs, None, [], retention=retention)
     try:
         warnings = apply_remote(paths, form.config(), form.access_key_id, form.secret)
     except VaultError as exc:
-        return _Saved(prefs, None, [], exc)
-    return _Saved(prefs, read_remote_settings(paths), warnings)
+        return _Saved(prefs, None, [], exc, retention=retention)
+    return _Saved(prefs, read_remote_settings(paths), warnings, retention=retention)
 
 
 def _load(paths: VaultPaths) -> tuple[Preferences, RemoteSettings]:  # runs on a pool thread
     return load_preferences(paths), read_remote_settings(paths)
+
+
+def _load_all(
+    vault: Vault,
+) -> tuple[Preferences, RemoteSettings, RetentionPolicy]:  # runs on a pool thread
+    return (*_load(vault.paths), vault.get_retention())
+
+
+def describe_prune(report: PruneReport) -> str:
+    """What applying the retention policy did (or, in a dry run, would do), in a sentence."""
+    if not report.versions_removed:
+        return "Nothing to remove: this policy keeps every version there is."
+    versions = f"{report.versions_removed} old version" + (
+        "" if report.versions_removed == 1 else "s"
+    )
+    files = f"{len(report.files)} file" + ("" if len(report.files) == 1 else "s")
+    freed = human_size(report.freed_bytes)
+    if report.dry_run:
+        return f"{versions} of {files} would be removed, freeing {freed} on this computer."
+    return f"Removed {versions} of {files}; {freed} freed on this computer."
 
 
 class _Scrolling(QScrollArea):
@@ -302,7 +344,8 @@ class _ErrorLabel(QLabel):
 
 
 class SettingsDialog(QDialog):
-    """Settings: the remote (with Test connection and Remove), thumbnails, cache, space budget.
+    """Settings: the remote (with Test connection and Remove), thumbnails, cache, space budget,
+    and the versions kept (with Apply now).
 
     Non-modal-friendly: show it with :meth:`open`. Loading and saving run off the
     GUI thread; until the saved settings are read the form is disabled. OK saves
@@ -311,16 +354,22 @@ class SettingsDialog(QDialog):
     Signals:
         preferences_changed(object): new :class:`~app.settings.Preferences` were saved.
         remote_changed(): the remote was saved or removed (restart the background sync).
+        versions_pruned(object): "Apply now" removed old versions; the
+            :class:`~app.rows.Changes` says which files (refresh their views).
 
     Attributes:
         vault: the vault whose settings these are.
         tasks: runs the loading, saving, testing and measuring.
         preferences: the saved preferences (defaults until loaded).
         remote: the saved remote as last read (no remote until loaded).
+        retention: the saved version retention policy (keep all until loaded).
+        prune_box: the "Apply now" question while it is open, or None.
+        last_prune: the report of the last "Apply now" (or its dry run), or None.
     """
 
     preferences_changed = Signal(object)
     remote_changed = Signal()
+    versions_pruned = Signal(object)
 
     def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -329,6 +378,10 @@ class SettingsDialog(QDialog):
         self.tasks = TaskManager(self, max_threads=2, name="settings")
         self.preferences = Preferences()
         self.remote = RemoteSettings(None)
+        self.retention = RetentionPolicy.keep_all()
+        self.prune_box: QMessageBox | None = None
+        self.last_prune: PruneReport | None = None
+        self._pruning = False
         self._loaded = False
         self._saving = False
         self._close_after_save = False
@@ -339,6 +392,7 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(_Scrolling(self._build_remote_tab()), "Remote")
         self.tabs.addTab(_Scrolling(self._build_storage_tab()), "Thumbnails and space")
+        self.tabs.addTab(_Scrolling(self._build_versions_tab()), "Versions")
 
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -359,7 +413,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self._set_busy("Loading the settings…")
-        self.tasks.run(lambda: _load(vault.paths), self._on_loaded, self._on_load_failed)
+        self.tasks.run(lambda: _load_all(vault), self._on_loaded, self._on_load_failed)
 
     # -- building ---------------------------------------------------------------------
 
@@ -548,7 +602,109 @@ class SettingsDialog(QDialog):
         layout.addStretch(1)
         return page
 
+    def _build_versions_tab(self) -> QWidget:
+        page = QWidget(self)
+        box = QGroupBox("Old versions", page)
+        explain = QLabel(
+            "A file gets a new version whenever its content changes (a new upload, a file "
+            "dropped onto it, a restore). Choose how many old ones to keep. The current "
+            "version, and versions shared by a link that is still active, are always kept.",
+            box,
+        )
+        explain.setWordWrap(True)
+        self.keep_all = QRadioButton("Keep &every version", box)
+        self.keep_last = QRadioButton("Keep the &last", box)
+        self.keep_last_count = QSpinBox(box)
+        self.keep_last_count.setRange(1, MAX_KEEP_LAST)
+        self.keep_last_count.setValue(10)
+        self.keep_last_count.setSuffix(" versions of each file")
+        self.keep_last_count.setAccessibleName("Versions to keep of each file")
+        self.keep_by_age = QRadioButton("Keep every version for", box)
+        self.keep_days = QSpinBox(box)
+        self.keep_days.setRange(0, MAX_DAYS)
+        self.keep_days.setValue(7)
+        self.keep_days.setSuffix(" days")
+        self.keep_days.setAccessibleName("Days to keep every version")
+        self.keep_weeks = QSpinBox(box)
+        self.keep_weeks.setRange(0, MAX_WEEKS)
+        self.keep_weeks.setValue(4)
+        self.keep_weeks.setPrefix("then one per day for ")
+        self.keep_weeks.setSuffix(" weeks")
+        self.keep_weeks.setAccessibleName("Weeks to keep one version a day")
+        self.keep_weeks.setToolTip("Older versions than that are removed")
+        last_row = QHBoxLayout()
+        last_row.addWidget(self.keep_last)
+        last_row.addWidget(self.keep_last_count)
+        last_row.addStretch(1)
+        age_row = QHBoxLayout()
+        age_row.addWidget(self.keep_by_age)
+        age_row.addWidget(self.keep_days)
+        age_row.addWidget(self.keep_weeks)
+        age_row.addStretch(1)
+        when = QLabel(
+            "The choice applies to a file each time it gets a new version; Apply now applies "
+            "it to every file at once. Content no version uses any more is removed from this "
+            "computer; the bucket's copy goes at the next cleanup, and not while a catalog "
+            "backup in the bucket still refers to it.",
+            box,
+        )
+        when.setWordWrap(True)
+        self.prune_button = QPushButton("Apply n&ow…", box)
+        self.prune_button.setToolTip(
+            "Remove the old versions the choice above does not keep, in every file "
+            "(you are asked first, with what would go)"
+        )
+        self.prune_button.clicked.connect(self.prune_now)
+        self.keep_all.setChecked(True)
+        for radio in (self.keep_all, self.keep_last, self.keep_by_age):
+            radio.toggled.connect(self._update_retention_rows)
+        self.prune_result = QLabel(box)
+        self.prune_result.setWordWrap(True)
+        self.prune_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prune_result.setAccessibleName("What Apply now did")
+        prune_row = QHBoxLayout()
+        prune_row.addWidget(self.prune_button)
+        prune_row.addWidget(self.prune_result, 1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(explain)
+        layout.addWidget(self.keep_all)
+        layout.addLayout(last_row)
+        layout.addLayout(age_row)
+        layout.addWidget(when)
+        layout.addLayout(prune_row)
+        outer = QVBoxLayout(page)
+        outer.addWidget(box)
+        outer.addStretch(1)
+        self._update_retention_rows()
+        return page
+
     # -- the form ---------------------------------------------------------------------
+
+    def form_retention(self) -> RetentionPolicy:
+        """The retention policy as the Versions tab stands now."""
+        if self.keep_last.isChecked():
+            return RetentionPolicy.last(self.keep_last_count.value())
+        if self.keep_by_age.isChecked():
+            return RetentionPolicy.by_age(self.keep_days.value(), self.keep_weeks.value())
+        return RetentionPolicy.keep_all()
+
+    def _show_retention(self, policy: RetentionPolicy) -> None:
+        self.retention = policy
+        self.keep_last_count.setValue(policy.keep_last)
+        self.keep_days.setValue(policy.days)
+        self.keep_weeks.setValue(policy.weeks)
+        radio = {KEEP_LAST: self.keep_last, KEEP_BY_AGE: self.keep_by_age}.get(
+            policy.mode, self.keep_all
+        )
+        radio.setChecked(True)
+        self._update_retention_rows()
+
+    @Slot()
+    def _update_retention_rows(self) -> None:
+        self.keep_last_count.setEnabled(self.keep_last.isChecked())
+        self.keep_days.setEnabled(self.keep_by_age.isChecked())
+        self.keep_weeks.setEnabled(self.keep_by_age.isChecked())
+        self.prune_button.setEnabled(not self.keep_all.isChecked() and not self._pruning)
 
     def remote_form(self) -> RemoteForm:
         """The remote part of the form as it stands now."""
@@ -670,11 +826,12 @@ class SettingsDialog(QDialog):
 
     # -- loading ----------------------------------------------------------------------
 
-    def _on_loaded(self, loaded: tuple[Preferences, RemoteSettings]) -> None:
-        prefs, remote = loaded
+    def _on_loaded(self, loaded: tuple[Preferences, RemoteSettings, RetentionPolicy]) -> None:
+        prefs, remote, retention = loaded
         self._loaded = True
         self._show_preferences(prefs)
         self._show_remote(remote)
+        self._show_retention(retention)
         self._set_idle()
         self.refresh_usage()
 
@@ -858,21 +1015,27 @@ class SettingsDialog(QDialog):
         if not ok:
             return False
         changed_prefs = prefs if prefs != self.preferences else None
-        if changed_prefs is None and form is None:
+        retention = self.form_retention()
+        changed_retention = retention if retention != self.retention else None
+        if changed_prefs is None and form is None and changed_retention is None:
             if close_after:
                 self.accept()
             return True
         self._saving = True
         self._close_after_save = close_after
         self._set_busy("Saving…")
-        paths = self.vault.paths
+        paths, vault = self.vault.paths, self.vault
         self.tasks.run(
-            lambda: _save(paths, changed_prefs, form), self._on_saved, self._on_save_failed
+            lambda: _save(paths, changed_prefs, form, vault, changed_retention),
+            self._on_saved,
+            self._on_save_failed,
         )
         return True
 
     def _on_saved(self, saved: _Saved) -> None:
         self._saving = False
+        if saved.retention is not None:
+            self.retention = saved.retention
         if saved.prefs is not None:
             self.preferences = saved.prefs
             self.preferences_changed.emit(saved.prefs)
@@ -911,6 +1074,85 @@ class SettingsDialog(QDialog):
     def _on_button(self, button: QAbstractButton) -> None:
         if self.buttons.buttonRole(button) == QDialogButtonBox.ButtonRole.ApplyRole:
             self.apply()
+
+    # -- versions: apply now ----------------------------------------------------------
+
+    @Slot()
+    def prune_now(self) -> None:
+        """Work out what the chosen policy would remove (off the GUI thread), then ask."""
+        if self._pruning or self.busy:
+            return
+        policy = self.form_retention()
+        if policy.mode == KEEP_ALL:
+            return
+        self._set_pruning(True, "Looking for old versions…")
+        vault = self.vault
+        self.tasks.run(
+            lambda: vault.prune(dry_run=True, policy=policy),
+            lambda report: self._on_prune_preview(policy, report),
+            self._on_prune_failed,
+        )
+
+    def _set_pruning(self, pruning: bool, message: str | None = None) -> None:
+        self._pruning = pruning
+        if message is not None:
+            self.prune_result.setText(message)
+        self._update_retention_rows()
+
+    def _on_prune_preview(self, policy: RetentionPolicy, report: PruneReport) -> None:
+        self.last_prune = report
+        if not report.versions_removed:
+            self._set_pruning(False, describe_prune(report))
+            return
+        self._set_pruning(False, "")
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Remove old versions",
+            describe_prune(report),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText(
+            f"{policy.describe()}. The choice is saved too. Removed versions cannot be "
+            "brought back."
+        )
+        yes = box.addButton("Remove Old Versions", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered() -> None:
+            self.prune_box = None
+            if box.clickedButton() is yes:
+                self._prune(policy)
+
+        box.finished.connect(lambda _result: answered())
+        self.prune_box = box
+        box.open()
+
+    def _prune(self, policy: RetentionPolicy) -> None:  # the user said yes
+        self._set_pruning(True, "Removing old versions…")
+        vault = self.vault
+
+        def prune() -> tuple[RetentionPolicy, PruneReport]:  # pool thread
+            stored = vault.set_retention(policy)
+            return stored, vault.prune()
+
+        self.tasks.run(prune, self._on_pruned, self._on_prune_failed)
+
+    def _on_pruned(self, outcome: tuple[RetentionPolicy, PruneReport]) -> None:
+        policy, report = outcome
+        self.retention = policy
+        self.last_prune = report
+        self._set_pruning(False, describe_prune(report))
+        if report.files:
+            self.versions_pruned.emit(report.changes)
+
+    def _on_prune_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, VaultError):
+            self._set_pruning(False, _words(exc))
+        else:
+            log.error("applying the retention failed", exc_info=(type(exc), exc, exc.__traceback__))
+            self._set_pruning(False, "Old versions could not be removed; the log has details.")
 
     # -- Qt overrides -----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from app import credentials
 from app.remote import RemoteConfig, load_remote, remote_config, save_remote
 from app.settings import GB, MB, Preferences, load_preferences, save_preferences
 from app.vault import Vault
+from app.versions import RetentionPolicy
 from storage.s3_client import Credentials, RemoteSpec
 from tests.conftest import MemoryKeyring
 from tests.s3server import S3Endpoint, down_url, moto_checks_keys
@@ -431,3 +432,95 @@ def test_renders_in_light_and_dark(qtbot: QtBot, vault: Vault, dark: bool) -> No
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         name = "settings-remote-dark.png" if dark else "settings-remote.png"
         assert image.save(str(SCREENSHOTS / name))
+
+
+# -- Versions: the retention policy and "Apply now" -------------------------------------------
+
+
+def _versions_tab(dialog: SettingsDialog) -> None:
+    dialog.tabs.setCurrentIndex(
+        next(i for i in range(dialog.tabs.count()) if dialog.tabs.tabText(i) == "Versions")
+    )
+
+
+def _file_with_versions(vault: Vault, tmp_path: Path, count: int) -> int:
+    source = tmp_path / "draft.txt"
+    source.write_bytes(b"draft 1\n")
+    file_id = vault.import_paths([source], vault.root_id).file_ids[0]
+    for n in range(2, count + 1):
+        source.write_bytes(f"draft {n}\n".encode())
+        assert vault.add_version(file_id, source).new_versions
+    return file_id
+
+
+def test_retention_policy_round_trip(qtbot: QtBot, vault: Vault) -> None:
+    dialog = _dialog(qtbot, vault)
+    _versions_tab(dialog)
+    assert dialog.keep_all.isChecked()
+    assert not dialog.prune_button.isEnabled()  # keep all: nothing to apply
+    assert not dialog.keep_last_count.isEnabled() and not dialog.keep_days.isEnabled()
+
+    dialog.keep_by_age.click()
+    assert dialog.keep_days.isEnabled() and dialog.keep_weeks.isEnabled()
+    assert not dialog.keep_last_count.isEnabled() and dialog.prune_button.isEnabled()
+    dialog.keep_days.setValue(3)
+    dialog.keep_weeks.setValue(2)
+    _button(dialog, QDialogButtonBox.StandardButton.Ok)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    assert vault.get_retention() == RetentionPolicy.by_age(3, 2)
+    assert load_preferences(vault.paths) == Preferences()  # only what changed is saved
+
+    again = _dialog(qtbot, vault)
+    assert again.keep_by_age.isChecked()
+    assert (again.keep_days.value(), again.keep_weeks.value()) == (3, 2)
+    qtbot.keyClick(again.keep_last, Qt.Key.Key_Space)  # reachable from the keyboard
+    assert again.keep_last.isChecked() and again.keep_last_count.isEnabled()
+    again.keep_last_count.setValue(5)
+    _button(again, QDialogButtonBox.StandardButton.Apply)
+    qtbot.waitUntil(lambda: not again.busy, timeout=10_000)
+    assert vault.get_retention() == RetentionPolicy.last(5)
+    assert again.status.text() == "Settings saved."
+
+
+def test_apply_now_asks_first_then_removes_old_versions(
+    qtbot: QtBot, vault: Vault, tmp_path: Path
+) -> None:
+    file_id = _file_with_versions(vault, tmp_path, 4)
+    dialog = _dialog(qtbot, vault)
+    _versions_tab(dialog)
+    dialog.keep_last.click()
+    dialog.keep_last_count.setValue(1)
+
+    # First a dry run, and a question saying what would go; Cancel removes nothing.
+    qtbot.mouseClick(dialog.prune_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.prune_box is not None, timeout=10_000)
+    box = dialog.prune_box
+    assert box is not None
+    assert box.text() == (
+        "3 old versions of 1 file would be removed, freeing 24 bytes on this computer."
+    )
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert [v.number for v in vault.versions(file_id)] == [1, 2, 3, 4]
+    assert vault.get_retention() == RetentionPolicy.keep_all()
+
+    qtbot.mouseClick(dialog.prune_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.prune_box is not None, timeout=10_000)
+    box = dialog.prune_box
+    assert box is not None
+    remove = next(b for b in box.buttons() if b.text() == "Remove Old Versions")
+    with qtbot.waitSignal(dialog.versions_pruned, timeout=10_000) as pruned:
+        remove.click()
+    assert file_id in pruned.args[0].files
+    assert dialog.prune_result.text() == (
+        "Removed 3 old versions of 1 file; 24 bytes freed on this computer."
+    )
+    assert [v.number for v in vault.versions(file_id)] == [4]
+    assert vault.get_retention() == RetentionPolicy.last(1)  # the choice was saved too
+    assert dialog.retention == RetentionPolicy.last(1)
+    assert dialog.prune_button.isEnabled()
+
+    # Again: nothing left to remove, said without asking.
+    qtbot.mouseClick(dialog.prune_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Nothing to remove" in dialog.prune_result.text(), timeout=10_000)
+    assert dialog.prune_box is None
