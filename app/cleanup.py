@@ -27,6 +27,12 @@ at all (the catalog that knows its blobs may be on another computer), no blob is
 deleted and the report says why. Only keys laid out as
 ``<prefix>/blobs/ab/<sha256>`` are ever candidates: snapshots and other objects
 are never touched.
+
+Shares (:mod:`app.sharing`): the share objects of links that expired (or were
+revoked, should their deletion have failed) are deleted, and so is what is left
+in the inbox of an upload request that expired more than
+:data:`app.sharing.INBOX_GRACE` ago. Only keys the catalog records for such
+shares are touched; this step runs even when blob deletion is blocked.
 """
 
 from __future__ import annotations
@@ -41,9 +47,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
-from app.catalog.models import Blob, File, Version
+from app.catalog.models import Blob, File, Share, Version
 from app.core import FileLock, VaultBase
 from app.errors import StorageError, VaultError
 from app.paths import VaultPaths
@@ -135,6 +141,8 @@ class CleanupReport:
         blocked: why no blob was deleted at all, or "".
         errors: ``(what, message)`` for each request that failed (the rest of
             that kind of work waits for the next cleanup).
+        shares_deleted: keys of expired links' share objects deleted.
+        inbox_deleted: keys left in long-expired upload requests' inboxes, deleted.
     """
 
     dry_run: bool
@@ -148,6 +156,8 @@ class CleanupReport:
     snapshots: int = 0
     blocked: str = ""
     errors: list[tuple[str, str]] = field(default_factory=list)
+    shares_deleted: list[str] = field(default_factory=list)
+    inbox_deleted: list[str] = field(default_factory=list)
 
     @property
     def deleted_bytes(self) -> int:
@@ -276,6 +286,7 @@ class Cleaner:
             report.deleted = candidates
         else:
             self._apply(report, stale, candidates, retry_failed)
+        self._expired_shares(report, dry_run)
         log.info(
             "cleanup%s: %d uploads aborted, %d stuck reset, %d failed %s, "
             "%d unused blobs deleted (%d bytes), %d kept for %d snapshots%s",
@@ -358,6 +369,55 @@ class Cleaner:
                 continue
             found.append(UnusedBlob(blob_hash, self.store.key(blob_hash), size))
         return found
+
+    # -- shares --------------------------------------------------------------------
+
+    def _expired_shares(self, report: CleanupReport, dry_run: bool) -> None:
+        """Delete (or list, in a dry run) expired links' objects and long-expired inboxes."""
+        from app.sharing import INBOX_GRACE, KIND_UPLOAD, LINK_KINDS
+        from storage.share_objects import ShareBucket
+
+        moment = self._clock().astimezone(UTC).replace(tzinfo=None)
+        with self.vault.reading() as session:
+            rows = session.execute(
+                select(Share.kind, Share.object_key).where(
+                    or_(
+                        and_(
+                            Share.kind.in_(LINK_KINDS),
+                            or_(Share.expires_at <= moment, Share.revoked_at.is_not(None)),
+                        ),
+                        and_(Share.kind == KIND_UPLOAD, Share.expires_at <= moment - INBOX_GRACE),
+                    )
+                )
+            ).all()
+        links = {key for kind, key in rows if kind in LINK_KINDS}
+        inboxes = tuple(key for kind, key in rows if kind == KIND_UPLOAD)
+        if not rows:
+            return  # no request at all for a vault that never shared
+        bucket = ShareBucket(self.store, self._secrets)
+        try:
+            # One listing each: most expired links' objects are gone already (revoked).
+            old_links = [o.key for o in bucket.list_shares() if o.key in links] if links else []
+            leftovers = (
+                [o.key for o in bucket.list_inbox() if o.key.startswith(inboxes)] if inboxes else []
+            )
+        except RemoteError as exc:
+            report.errors.append(("shares", _message(exc)))
+            return
+        if dry_run:
+            report.shares_deleted, report.inbox_deleted = old_links, leftovers
+            return
+        try:
+            for key in old_links:
+                bucket.delete(key)
+                report.shares_deleted.append(key)
+                log.info("cleanup: deleted the expired share object %s", key)
+            for key in leftovers:
+                bucket.delete(key)
+                report.inbox_deleted.append(key)
+                log.info("cleanup: deleted %s, left in an expired upload request", key)
+        except RemoteError as exc:
+            report.errors.append(("shares", _message(exc)))
 
     # -- changing --------------------------------------------------------------------
 

@@ -1171,8 +1171,19 @@ def cmd_sync(vault: Vault, args: argparse.Namespace, out: Output) -> int:
             "failed": [{"hash": h, "error": e} for h, e in report.failed],
             "snapshot": report.snapshot_key,
             "snapshot_error": report.snapshot_error,
+            "inbox_received": report.inbox_received,
+            "inbox_refused": report.inbox_refused,
+            "inbox_errors": [{"key": k, "error": e} for k, e in report.inbox_errors],
         }
     )
+    if report.inbox_received or report.inbox_refused:
+        refused = report.inbox_refused
+        out.line(
+            f"Received {_count(report.inbox_received, 'file')} through upload requests"
+            + (f"; refused {refused} (too big or too late)." if refused else ".")
+        )
+    for key, error in report.inbox_errors:
+        out.note(f"warning: upload request arrival {key} waits for the next sync: {error}")
     out.line(
         f"Uploaded {_count(report.uploaded, 'file')} ({human_size(report.uploaded_bytes)}); "
         f"{report.already_present} already in the bucket, {len(report.failed)} failed."
@@ -1231,6 +1242,8 @@ def cmd_cleanup(vault: Vault, args: argparse.Namespace, out: Output) -> int:
             "snapshots": report.snapshots,
             "blocked": report.blocked,
             "errors": [{"step": what, "error": error} for what, error in report.errors],
+            "shares_deleted": report.shares_deleted,
+            "inbox_deleted": report.inbox_deleted,
         }
     )
     dry = report.dry_run
@@ -1275,6 +1288,15 @@ def cmd_cleanup(vault: Vault, args: argparse.Namespace, out: Output) -> int:
     if args.verbose:
         for b in report.deleted:
             out.line(f"  {b.key} ({human_size(b.size)})")
+    if report.shares_deleted or report.inbox_deleted:
+        out.line(
+            f"{'Would delete' if dry else 'Deleted'} "
+            f"{_count(len(report.shares_deleted), 'expired share link')}"
+            f" and {_count(len(report.inbox_deleted), 'file')} left in expired upload requests."
+        )
+    if args.verbose:
+        for key in report.shares_deleted + report.inbox_deleted:
+            out.line(f"  {key}")
     for _, error in report.errors:
         out.note(f"error: {error}")
     if report.dry_run:
@@ -1950,9 +1972,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=4, metavar="N", help="download N files at once (4)"
     )
     # Commands kept in modules of their own (they import this one's helpers).
-    from app import cli_tags, cli_versions
+    from app import cli_sharing, cli_tags, cli_versions
 
-    for module in (cli_versions, cli_tags):
+    for module in (cli_versions, cli_tags, cli_sharing):
         module.register(subs, common)
     return parser
 

@@ -124,6 +124,9 @@ class SyncReport:
         snapshot_key: the key of the catalog snapshot uploaded, or None.
         snapshot_error: why the snapshot could not be made, or "".
         snapshot_seconds: how long making (and sending) the snapshot took.
+        inbox_received: files imported from upload requests (:mod:`app.inbox`).
+        inbox_refused: uploads refused and deleted (too big, too late).
+        inbox_errors: ``(object key, message)`` for arrivals left for the next sync.
     """
 
     status: str = UP_TO_DATE
@@ -136,6 +139,9 @@ class SyncReport:
     snapshot_key: str | None = None
     snapshot_error: str = ""
     snapshot_seconds: float = 0.0
+    inbox_received: int = 0
+    inbox_refused: int = 0
+    inbox_errors: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -388,6 +394,13 @@ class Syncer:
                 log.warning("could not list the bucket to check its copies: %s", exc)
                 if exc.kind == "unreachable":
                     self._stop.set()  # offline: nothing to do this time
+        if not self._stop.is_set():
+            # Files sent through upload requests join the vault first: this sync uploads them.
+            from app.inbox import collect_inbox
+
+            inbox = collect_inbox(self.vault, self.store)
+            report.inbox_received, report.inbox_refused = len(inbox.imported), len(inbox.refused)
+            report.inbox_errors = inbox.errors
         waiting = Blob.remote_state.in_(("pending", "failed"))
         with self.vault.reading() as session:
             count, total = session.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.browse import BrowseOps
 from app.exporter import ExportOps
 from app.importer import ImportOps
+from app.sharing import ShareOps
 from app.space import SpaceOps
 from app.tags import TagOps
 from app.trash import TrashOps
@@ -20,6 +21,7 @@ class Vault(
     # Capabilities built on others first: their mixins may extend the ones below.
     VersionOps,
     TagOps,
+    ShareOps,
     TrashOps,
     ImportOps,
     ExportOps,

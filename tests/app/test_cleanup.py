@@ -479,3 +479,62 @@ def test_report_ok_reflects_errors() -> None:
     assert report.ok
     report.errors.append(("cleanup", "could not delete"))
     assert not report.ok
+
+
+# -- shares (app/sharing.py) -----------------------------------------------------
+
+
+def test_cli_cleanup_deletes_expired_share_objects_only(
+    remote_vault: Vault,
+    spec: RemoteSpec,
+    raw: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.catalog.models import Share
+    from app.core import now
+
+    vault = remote_vault
+    _synced(vault, spec, tmp_path, ["a.txt", "b.txt"])
+    expired = vault.share_file(vault.resolve("/src/a.txt")[1])
+    active = vault.share_file(vault.resolve("/src/b.txt")[1])
+    request = vault.create_upload_request(vault.resolve_folder("/src"), timedelta(hours=1), 10)
+    raw.put_object(Bucket=spec.bucket, Key=request.share.object_key + "x.txt", Body=b"late")
+    with vault.writing() as session:
+        session.execute(
+            update(Share)
+            .where(Share.id == expired.share.id)
+            .values(expires_at=now() - timedelta(minutes=1))
+        )
+        # Long past the inbox's grace period: what is left there goes too.
+        session.execute(
+            update(Share)
+            .where(Share.id == request.share.id)
+            .values(expires_at=now() - timedelta(days=31))
+        )
+    home = str(vault.paths.data)
+    shares_before = object_keys(raw, spec.bucket, "vault/shares/")
+
+    code = main(["--vault", home, "cleanup", "--dry-run", "--verbose"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Would delete 1 expired share link and 1 file left in expired upload requests." in (
+        captured.out
+    )
+    assert expired.share.object_key in captured.out
+    assert object_keys(raw, spec.bucket, "vault/shares/") == shares_before
+
+    code = main(["--vault", home, "cleanup", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads(captured.out)
+    assert data["shares_deleted"] == [expired.share.object_key]
+    assert data["inbox_deleted"] == [request.share.object_key + "x.txt"]
+    assert object_keys(raw, spec.bucket, "vault/shares/") == [active.share.object_key]
+    assert object_keys(raw, spec.bucket, "vault/inbox/") == []
+    # The blobs and the record stay; a second run has nothing left to do.
+    assert len(object_keys(raw, spec.bucket, "vault/blobs/")) == 2
+    assert vault.share(expired.share.id).status == "expired"
+    assert main(["--vault", home, "cleanup", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["shares_deleted"] == [] and data["inbox_deleted"] == []
