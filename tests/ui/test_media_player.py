@@ -294,7 +294,8 @@ def test_stop_releases_the_file_at_once(qtbot: QtBot, player: MediaPlayer, corpu
     player.stop()
     assert not player.playing
     assert not player.loaded
-    assert player._player.source().isEmpty()
+    # The file is let go on the next turn of the event loop (see MediaPlayer._queue).
+    qtbot.waitUntil(lambda: player._player.source().isEmpty(), timeout=1000)
     assert player.position_ms == 0
     assert player.duration_ms == 0
     assert player._time.text() == "0:00 / 0:00"

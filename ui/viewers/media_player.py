@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import Q_ARG, QMetaObject, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QFont,
@@ -454,10 +454,24 @@ class MediaPlayer(Viewer):
             self._task = None
         self._leave_fullscreen()
         self._source = None
+        if self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self._player.pause()  # silent at once; pausing tears nothing down
         if self._player.playbackState() != QMediaPlayer.PlaybackState.StoppedState:
-            self._player.stop()
-        self._player.setSource(QUrl())
+            self._queue("stop")
+        self._queue("setSource", Q_ARG(QUrl, QUrl()))
         self._reset()
+
+    def _queue(self, slot: str, *args: Any) -> None:
+        """Call one of the player's slots from the event loop instead of from Python.
+
+        Stopping and changing the source tear down the FFmpeg backend, whose
+        threads may meanwhile destroy objects connected to our (Python-made)
+        audio output; each such destruction asks PySide for the GIL while holding
+        Qt's connection lock. Called from Python, the slot would wait for that
+        lock holding the GIL: a deadlock. From the event loop, no GIL is held.
+        Calls run in the order they were queued.
+        """
+        QMetaObject.invokeMethod(self._player, slot, Qt.ConnectionType.QueuedConnection, *args)
 
     def play(self) -> None:
         """Starts or resumes playback (from the start after the end); no-op until ready."""
@@ -571,7 +585,7 @@ class MediaPlayer(Viewer):
         self._probe = header
         self._cover = cover_image(header.get("cover"), payload)
         # Asynchronous: the FFmpeg backend opens the file on its own thread.
-        self._player.setSource(QUrl.fromLocalFile(str(self._source.path)))
+        self._queue("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._source.path))))
 
     def _on_probe_error(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation or self._source is None:
