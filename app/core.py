@@ -176,6 +176,20 @@ class VaultBase:
 
     # -- lookups shared by every capability ---------------------------------
 
+    def is_empty(self) -> bool:
+        """True when the vault holds nothing at all: no file, no folder but the top one,
+        no blob, nothing in the Trash (what a first start makes)."""
+        with self.reading() as session:
+            return not any(
+                session.execute(text(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1")).first()
+                for table, where in (
+                    ("file", "1"),
+                    ("folder", "parent_id IS NOT NULL"),
+                    ("blob", "1"),
+                    ("trash_entry", "1"),
+                )
+            )
+
     def _folder(self, session: Session, folder_id: int, live: bool = True) -> Folder:
         folder = session.get(Folder, folder_id)
         if folder is None or (live and folder.trash_id is not None):

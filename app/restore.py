@@ -237,18 +237,21 @@ def restore_vault(
     progress: Progress | None = None,
     workers: int = 4,
     store: S3BlobStore | None = None,
+    checked_empty: bool = False,
 ) -> RestoreReport:
     """Rebuild the vault at ``home`` (else ``$MEDIAVAULT_HOME``/the default) from its bucket.
 
     ``credentials`` None means the AWS chain; ``config`` is saved as the new
     vault's remote. ``store`` replaces the bucket client made from ``config``
-    (tests). ``progress`` is called while ``fetch_all`` downloads, from the
+    (tests); ``checked_empty`` says the caller has made sure the directory holds
+    no vault (:func:`restore_over_empty`). ``progress`` is called while ``fetch_all`` downloads, from the
     calling thread, as each blob's content is committed (or fails). Raises :class:`VaultError` when the directory
     is not empty, the bucket has no snapshot, the snapshot is damaged, or the
     bucket cannot be reached; a blob that fails to download is in the report.
     """
     paths = vault_paths(home)
-    _check_empty(paths)
+    if not checked_empty:
+        _check_empty(paths)
     if store is None:
         store = S3BlobStore(config.spec, credentials)
     try:
@@ -310,6 +313,54 @@ def restore_vault(
         len(report.failed),
         report.not_in_bucket,
     )
+    return report
+
+
+def restore_over_empty(home: Path | None) -> RestoreReport:
+    """Restore from the vault's own remote into this computer's vault, which must be
+    empty (a first start made it; the user then connected the bucket).
+
+    The empty catalog is set aside, the newest snapshot restored in its place
+    (blobs on demand), and the empty catalog put back if anything fails, so the
+    vault is never left without a catalog. The caller must not have the vault
+    open. Raises :class:`VaultError` (no remote, not empty, no snapshot, bucket
+    unreachable…).
+    """
+    from app.credentials import open_remote
+    from app.remote import load_remote
+
+    paths = vault_paths(home)
+    config = load_remote(paths)
+    if config is None:
+        raise VaultError(
+            "This vault has no remote bucket to restore from.",
+            "Connect the bucket in Settings (Remote) first.",
+        )
+    store, credentials = open_remote(paths)
+    with Vault.open(home) as vault:
+        if not vault.is_empty():
+            raise VaultError(
+                "This vault already holds files, so it cannot be replaced by a restore.",
+                "Restore into a new, empty vault with `mediavault --vault DIR restore`.",
+            )
+    aside = paths.data / f".empty-catalog-{secrets.token_hex(4)}"
+    aside.mkdir()
+    moved: list[Path] = []
+    try:
+        for name in (paths.catalog.name, paths.catalog.name + "-wal", paths.catalog.name + "-shm"):
+            if (paths.data / name).exists():
+                os.replace(paths.data / name, aside / name)
+                moved.append(aside / name)
+        report = restore_vault(home, config, credentials, store=store, checked_empty=True)
+    except BaseException:
+        # Whatever the restore left (a catalog, its -wal) must not meet the empty one.
+        for name in (paths.catalog.name, paths.catalog.name + "-wal", paths.catalog.name + "-shm"):
+            (paths.data / name).unlink(missing_ok=True)
+        for path in moved:
+            os.replace(path, paths.data / path.name)
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
     return report
 
 

@@ -684,6 +684,11 @@ class Syncer:
             existing = self.snapshots()
             if existing and not force and self._snapshot_sha(existing[-1]) == sha:
                 return None
+            if existing and self.vault.is_empty():
+                # A new computer's first start, bucket connected but not yet restored:
+                # its empty catalog must not become the newest, the one restore picks.
+                log.warning("snapshot skipped: the vault is empty and the bucket has a catalog")
+                return None
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             key = self.store.spec.key(
                 "catalog", f"catalog-{stamp}-{secrets.token_hex(4)}.sqlite3.gz"

@@ -24,7 +24,7 @@ from app.cli import SECRET_ENV, main
 from app.errors import VaultError
 from app.importer import Conflict
 from app.remote import RemoteConfig, load_remote, save_remote
-from app.restore import RestoreProgress, restore_vault
+from app.restore import RestoreProgress, restore_over_empty, restore_vault
 from app.sync import Syncer
 from app.vault import Vault
 from storage.errors import ChecksumMismatch
@@ -387,3 +387,68 @@ def test_cli_restore_with_keys_for_the_keyring(
     # A second restore on this computer finds the keys already in the keyring.
     monkeypatch.delenv(SECRET_ENV)
     assert main([*_restore_args(tmp_path / "second", synced, s3), "--keyring"]) == 0
+
+
+def test_restore_over_an_empty_vault_once_its_bucket_is_connected(
+    synced: Synced, tmp_path: Path
+) -> None:
+    """A new computer: the first start made an empty vault, then the bucket was set."""
+    home = tmp_path / "first-start"
+    with Vault.open(home) as vault:
+        assert vault.is_empty()
+        save_remote(vault.paths, synced.config)
+    report = restore_over_empty(home)
+    assert report.files == 199 and report.blobs == synced.blobs
+    assert _rows(home / "catalog.sqlite3") == synced.rows
+    assert not [p for p in home.iterdir() if p.name.startswith(".empty-catalog")]
+    with Vault.open(home) as vault:
+        assert not vault.is_empty()
+        assert load_remote(vault.paths) == synced.config
+
+
+def test_restore_over_empty_refuses_a_vault_with_files_and_keeps_it(
+    synced: Synced, tmp_path: Path
+) -> None:
+    home = tmp_path / "used"
+    with Vault.open(home) as vault:
+        save_remote(vault.paths, synced.config)
+        vault.makedirs("/Mine")
+    with pytest.raises(VaultError, match="already holds files"):
+        restore_over_empty(home)
+    with Vault.open(home) as vault:
+        assert vault.resolve_folder("/Mine")
+
+
+def test_a_failed_restore_over_empty_puts_the_empty_catalog_back(
+    s3: S3Endpoint, tmp_path: Path
+) -> None:
+    home = tmp_path / "first-start"
+    with Vault.open(home) as vault:
+        save_remote(vault.paths, RemoteConfig(_new_bucket(s3, prefix="nothing"), "chain"))
+    with pytest.raises(VaultError, match="no catalog snapshot"):
+        restore_over_empty(home)
+    assert (home / "catalog.sqlite3").is_file()
+    assert not [p for p in home.iterdir() if p.name.startswith(".empty-catalog")]
+    with Vault.open(home) as vault:
+        assert vault.is_empty()
+
+
+def test_restore_over_empty_needs_a_remote(tmp_path: Path) -> None:
+    with Vault.open(tmp_path / "alone"):
+        pass
+    with pytest.raises(VaultError, match="no remote bucket"):
+        restore_over_empty(tmp_path / "alone")
+
+
+def test_an_empty_vault_never_replaces_the_buckets_catalog(synced: Synced, tmp_path: Path) -> None:
+    """Connecting the bucket before restoring must not make an empty snapshot the newest."""
+    home = tmp_path / "first-start"
+    with Vault.open(home) as vault:
+        save_remote(vault.paths, synced.config)
+        syncer = Syncer.for_vault(vault)
+        before = syncer.snapshots()
+        report = syncer.run(force_snapshot=True)
+        assert report.ok and report.snapshot_key is None
+        assert syncer.snapshots() == before
+    restored = restore_over_empty(home)
+    assert restored.files == 199
