@@ -36,7 +36,7 @@ from app.errors import NotFound
 from app.naming import name_key
 from app.search import SearchFilters, SearchOps
 
-SourceKind = Literal["folder", "all", "favorites", "recent", "tag", "trash", "search"]
+SourceKind = Literal["folder", "all", "favorites", "recent", "tag", "shared", "trash", "search"]
 TagMatch = Literal["all", "any"]
 SortKey = Literal["name", "kind", "size", "modified"]
 Item = Literal["folder", "file"]
@@ -109,6 +109,11 @@ class Source:
         photo imported today is in Recent, below what was edited lately.
         """
         return cls("recent", days=days)
+
+    @classmethod
+    def shared(cls) -> Source:
+        """Live files with a download link that still works (not revoked, not expired)."""
+        return cls("shared")
 
     @classmethod
     def tag(cls, tag_id: int) -> Source:
@@ -558,6 +563,12 @@ class BrowseOps(SearchOps):
             # Bound as stored (SQLAlchemy's DateTime text), since text() has no types.
             since = now() - timedelta(days=source.days)
             params["since"] = since.strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif source.kind == "shared":
+            clauses.append(
+                "file.id IN (SELECT file_id FROM share WHERE file_id IS NOT NULL"
+                " AND revoked_at IS NULL AND expires_at > :now)"
+            )
+            params["now"] = now().strftime("%Y-%m-%d %H:%M:%S.%f")
         elif source.kind == "tag" and len(source.all_tag_ids) > 1:
             # Both on ix_file_tag_tag; "all of" counts each file's matching tags
             # (file_tag's key makes every (file, tag) pair unique).

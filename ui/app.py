@@ -24,6 +24,7 @@ from ui.collector import GuiThreadCollector
 from ui.main_window import MainWindow
 from ui.resources import app_icon
 from ui.single_instance import InstanceGuard
+from ui.welcome import restore_with_progress
 
 log = logging.getLogger(__name__)
 
@@ -211,28 +212,37 @@ def run(
             "Media Vault is already open on this vault, but its window does not answer.",
             "Wait a moment and try again, or close the other Media Vault first.",
         )
-    try:
-        vault = Vault.open(home)
-    except VaultError as exc:
-        log.error("cannot open the vault: %s", exc)
-        guard.release()
-        return _cannot_open(exc.message, exc.hint)
-    crashes = install_crash_handler(log_file(paths))
-    window = MainWindow(vault)
-    guard.files_received.connect(window.import_from_outside)
-    window.show()
-    if files:
-        window.import_from_outside(files)
-    # What start-up made (modules, Qt wrappers) lives as long as the app: out of the
-    # collector's sight, full collections stay short and frames stay smooth.
-    gc.freeze()
-    try:
-        return int(app.exec())
-    finally:
-        guard.release()
-        window.shutdown()
-        vault.close()
-        crashes.uninstall()
+    while True:
+        try:
+            vault = Vault.open(home)
+        except VaultError as exc:
+            log.error("cannot open the vault: %s", exc)
+            guard.release()
+            return _cannot_open(exc.message, exc.hint)
+        crashes = install_crash_handler(log_file(paths))
+        window = MainWindow(vault)
+        guard.files_received.connect(window.import_from_outside)
+        window.show()
+        if files:
+            window.import_from_outside(files)
+            files = None
+        # What start-up made (modules, Qt wrappers) lives as long as the app: out of the
+        # collector's sight, full collections stay short and frames stay smooth.
+        gc.freeze()
+        try:
+            status = int(app.exec())
+        finally:
+            guard.files_received.disconnect(window.import_from_outside)
+            window.shutdown()
+            vault.close()
+            crashes.uninstall()
+        if not window.restore_requested:
+            guard.release()
+            return status
+        # The welcome's "Restore from the Bucket": the vault is closed now; then a
+        # new window opens on the restored vault (or on the same empty one).
+        window.deleteLater()
+        restore_with_progress(home)
 
 
 def _cannot_open(message: str, hint: str) -> int:

@@ -5,8 +5,9 @@ menus, their shortcuts, and carrying each action out.
 menu is open) and builds the context menu for what is selected and where:
 files, folders, the Trash, or the empty area of a folder. Quick changes run on
 the window's task manager and refresh what they touched; long ones (import,
-export, downloads) go to the transfer manager with progress. Dialogs for tags,
-versions and sharing come later, so their entries are not shown yet.
+export, downloads) go to the transfer manager with progress. Versions, tags
+and sharing open their own dialogs (one per file for versions and sharing, so
+asking again brings the open one forward).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QObject, QPoint, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QAbstractItemView, QDialog, QFileDialog, QMenu, QMessageBox
 
 from app.credentials import NoRemote, open_remote
 from app.errors import VaultError
@@ -87,6 +88,11 @@ class FileActions(QObject):
             "Remove from Favorites", lambda: self._favorite_selected(False)
         )
         self.new_version = action("Upload New Version…", self.upload_new_version)
+        self.versions = action("Versions…", self.show_versions, "Ctrl+Shift+H")
+        self.share = action("Share…", self.share_selected, "Ctrl+Shift+L")
+        self.request_files = action("Request Files…", self.request_files_here)
+        self.tags = action("Tags…", self.edit_tags, "Ctrl+T")
+        self.manage_links = action("Manage Shared Links…", self.open_shared_view)
         self.export = action("Export…", self.export_selected)
         self.free_up = action("Free Up Space", self.free_up_selected)
         self.keep = action("Keep on This Device", self.keep_selected)
@@ -108,6 +114,7 @@ class FileActions(QObject):
         for view in (w.grid, w.view):
             view.addActions(self.shortcut_actions())
         self._quick: Any = None
+        self._dialogs: dict[tuple[str, int], QDialog] = {}
         self.last_box: QMessageBox | None = None
         # An open quick preview follows the selection, as Quick Look does.
         w.view.selectionModel().selectionChanged.connect(self._quick_follow)
@@ -126,6 +133,9 @@ class FileActions(QObject):
             self.cut,
             self.paste,
             self.delete_forever,
+            self.versions,
+            self.share,
+            self.tags,
         ]
 
     # -- the menu ---------------------------------------------------------------------
@@ -161,8 +171,11 @@ class FileActions(QObject):
             menu.addAction(self.empty_trash)
             return menu
         if not items:
+            if source is not None and source.kind == "shared":
+                menu.addAction(self.manage_links)
             if w.model.folder_id is not None:
                 menu.addActions([self.new_folder, self.import_here, self.import_folder_here])
+                menu.addAction(self.request_files)
                 menu.addSeparator()
                 menu.addAction(self.paste)
             menu.addAction(self.select_all)
@@ -181,9 +194,10 @@ class FileActions(QObject):
                 menu.addAction(self.add_favorite)
             if any(f.is_favorite for f in files):
                 menu.addAction(self.remove_favorite)
+            menu.addAction(self.tags)
             menu.addSeparator()
             if len(files) == 1:
-                menu.addAction(self.new_version)
+                menu.addActions([self.versions, self.new_version, self.share])
             menu.addAction(self.export)
             if any(f.sync == "Backed up" for f in files):
                 menu.addAction(self.free_up)
@@ -203,6 +217,8 @@ class FileActions(QObject):
                 menu.addSeparator()
                 menu.addAction(self.rename)
             menu.addActions([self.move_to, self.copy_to, self.export])
+            if len(folders) == 1:
+                menu.addActions([self.share, self.request_files])
             menu.addSeparator()
             menu.addActions([self.copy, self.cut])
             menu.addSeparator()
@@ -559,6 +575,111 @@ class FileActions(QObject):
         if path:
             w.transfers.start_version(files[0], Path(path))
 
+    # -- versions and sharing ------------------------------------------------------------
+
+    def _one_open(self, key: tuple[str, int], make: Callable[[], QDialog]) -> QDialog:
+        """The dialog open for ``key``, brought forward, or a new one (forgotten when it
+        closes)."""
+        dialog = self._dialogs.get(key)
+        if dialog is None:
+            dialog = make()
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(lambda _=None, key=key: self._dialogs.pop(key, None))
+            self._dialogs[key] = dialog
+            dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def show_versions(self) -> None:
+        files, _ = self._selection()
+        if len(files) == 1:
+            self.open_versions(files[0])
+
+    def open_versions(self, file_id: int) -> QDialog:
+        """The Versions dialog of ``file_id``."""
+        from ui.versions_dialog import VersionsDialog
+
+        w = self.window
+
+        def make() -> QDialog:
+            dialog = VersionsDialog(w.vault, w.tasks, file_id, w, thumbnails=w.thumbnails)
+            dialog.changed.connect(lambda _changes: w.refresh())
+            # Results still on their way when it closes are dropped: refresh anyway.
+            dialog.finished.connect(lambda _result: w.refresh())
+            return dialog
+
+        return self._one_open(("versions", file_id), make)
+
+    def share_selected(self) -> None:
+        files, folders = self._selection()
+        if len(files) + len(folders) != 1:
+            return
+        self.open_share(files[0] if files else None, folders[0] if folders else None)
+
+    def open_share(self, file_id: int | None, folder_id: int | None) -> QDialog:
+        """The Share dialog of one file or one folder."""
+        from ui.share_dialog import ShareDialog
+
+        w = self.window
+
+        def make() -> QDialog:
+            dialog = ShareDialog(w.vault, w.tasks, file_id=file_id, folder_id=folder_id, parent=w)
+            dialog.settings_requested.connect(self.open_settings)
+            dialog.shares_changed.connect(lambda _changes: w.refresh())
+            return dialog
+
+        key = ("share-file", file_id) if file_id is not None else ("share-folder", folder_id or 0)
+        return self._one_open(key, make)
+
+    def edit_tags(self) -> None:
+        """The tag editor for the selected files (one at a time: it is modal)."""
+        from ui.tag_editor import TagEditor
+
+        w = self.window
+        files, _ = self._selection()
+        if not files:
+            return
+        editor = TagEditor(w.vault, w.tasks, files, w)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.tags_changed.connect(w.on_tags_changed)
+        editor.open()
+
+    def request_files_here(self) -> None:
+        """An upload request into the selected folder, else the folder shown."""
+        _, folders = self._selection()
+        folder = folders[0] if len(folders) == 1 else self.window.model.folder_id
+        if folder is not None:
+            self.open_upload_request(folder)
+
+    def open_upload_request(self, folder_id: int) -> QDialog:
+        from ui.share_dialog import UploadRequestDialog
+
+        w = self.window
+
+        def make() -> QDialog:
+            dialog = UploadRequestDialog(w.vault, w.tasks, folder_id, w)
+            dialog.settings_requested.connect(self.open_settings)
+            dialog.shares_changed.connect(lambda _changes: w.refresh())
+            return dialog
+
+        return self._one_open(("request", folder_id), make)
+
+    def open_shared_view(self) -> QDialog:
+        """Every active link and upload request of the vault."""
+        from ui.shares_view import SharesView
+
+        w = self.window
+
+        def make() -> QDialog:
+            dialog = SharesView(w.vault, w.tasks, w)
+            dialog.show_file.connect(w.show_file)
+            dialog.show_folder.connect(w.open_folder)
+            dialog.shares_changed.connect(lambda _changes: w.refresh())
+            return dialog
+
+        return self._one_open(("shared", 0), make)
+
     # -- space -------------------------------------------------------------------------------
 
     def free_up_selected(self) -> None:
@@ -758,6 +879,8 @@ class FileActions(QObject):
             dialog = SettingsDialog(w.vault, w)
             dialog.preferences_changed.connect(w.apply_preferences)
             dialog.remote_changed.connect(w.sync_status.sync_now)
+            dialog.remote_changed.connect(w.refresh_welcome)
+            dialog.versions_pruned.connect(lambda _changes: w.refresh())
             self.settings_dialog = dialog
         self.settings_dialog.open()
 

@@ -108,6 +108,7 @@ class NodeKind(StrEnum):
     RECENT = "recent"
     TAGS = "tags"  # the heading over the tag nodes
     TAG = "tag"
+    SHARED = "shared"  # files with a working download link
     TRASH = "trash"
 
 
@@ -154,6 +155,7 @@ class Place:
             NodeKind.ALL_FILES: Source.all_files(),
             NodeKind.FAVORITES: Source.favorites(),
             NodeKind.RECENT: Source.recent(),
+            NodeKind.SHARED: Source.shared(),
             NodeKind.TRASH: Source.trash(),
         }.get(self.kind)
 
@@ -355,6 +357,7 @@ class FolderTreeModel(QAbstractItemModel):
             (NodeKind.FAVORITES, "Favorites", None),
             (NodeKind.RECENT, "Recent", None),
             (NodeKind.TAGS, "Tags", None),
+            (NodeKind.SHARED, "Shared", None),
             (NodeKind.TRASH, "Trash", None),
         ]
         for kind, name, item_id in top:
@@ -378,6 +381,7 @@ class FolderTreeModel(QAbstractItemModel):
             NodeKind.FAVORITES: QIcon.fromTheme("starred", _star_icon()),
             NodeKind.RECENT: resource_icon("recent", "document-open-recent"),
             NodeKind.TAGS: resource_icon("tag", "tag"),
+            NodeKind.SHARED: resource_icon("shared", "emblem-shared"),
             NodeKind.TRASH: icon(sp.SP_TrashIcon),
         }
         self._tag_icons: dict[str, QIcon] = {}

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from app.browse import SYNC_MISSING, SYNC_WORDS, BrowseFilters, FolderNode, Sort, Source
 from app.errors import VaultError
 from app.logs import log_file
+from app.rows import TagChanges
 from app.settings import Preferences, load_preferences, trim_cache
 from app.vault import Vault
 from app.viewer_jobs import WARM_UP, viewer_pool
@@ -73,6 +74,7 @@ from ui.tasks import TaskManager
 from ui.thumbnails import ThumbnailProvider
 from ui.transfers import Transfer, TransferKind, TransferManager, TransfersPanel
 from ui.viewers.base import ViewerServices
+from ui.welcome import WelcomePanel
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ EMPTY_TEXT = {
     "favorites": "No favorites yet. Right-click a file and choose Add to Favorites.",
     "recent": "Nothing was added or changed in the last 30 days.",
     "tag": "No file carries this tag.",
+    "shared": "No file has a working link.\n\nRight-click a file and choose Share… to make one.",
     "trash": "The Trash is empty.",
     "search": "Nothing matches.",
 }
@@ -105,11 +108,12 @@ PLACE_NODES = {
     "all": NodeKind.ALL_FILES,
     "favorites": NodeKind.FAVORITES,
     "recent": NodeKind.RECENT,
+    "shared": NodeKind.SHARED,
     "trash": NodeKind.TRASH,
 }
 # Places that open in the order the user last chose by the list's header; Recent
 # and the Trash open newest first, search results best first.
-USER_SORTED = frozenset({"folder", "all", "favorites", "tag"})
+USER_SORTED = frozenset({"folder", "all", "favorites", "tag", "shared"})
 
 
 class MainWindow(QMainWindow):
@@ -154,6 +158,9 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.view)
+        self.restore_requested = False  # ui.app.run restores the vault after the window
+        self.welcome = WelcomePanel(self.stack)
+        self.welcome.hide()
 
         self.tree_model = FolderTreeModel(vault, self.tasks, self)
         # Connected before the tree's selection model is: when the current node's row
@@ -202,7 +209,8 @@ class MainWindow(QMainWindow):
             Column.KIND: ["Document", "Folder", "Image", "Video", "Audio", "Other"],
             Column.SIZE: ["999.9 MB", "999 bytes"],
             Column.MODIFIED: [format_time(datetime(2000, 12, 28, 20, 58))],
-            Column.TAGS: ["Family, Holiday"],
+            # Chips are wider than the names: room for two short ones.
+            Column.TAGS: ["Family  ·  Holiday  ·  "],
             Column.SYNC: [*SYNC_WORDS.values(), SYNC_MISSING],
             Column.MATCH: ["description: " + "n" * 30],
         }
@@ -289,7 +297,10 @@ class MainWindow(QMainWindow):
 
         self.search_field = QLineEdit(self)
         self.search_field.setPlaceholderText("Search")
-        self.search_field.setToolTip("Search names, tags, descriptions and text (Ctrl+F)")
+        self.search_field.setToolTip(
+            "Search names, tags, descriptions and text (Ctrl+F); tag:name or "
+            'tag:"two words" keeps files with that tag'
+        )
         self.search_field.setClearButtonEnabled(True)
         self.search_field.setMinimumWidth(self.fontMetrics().averageCharWidth() * 18)
         self.search_field.setMaximumWidth(self.fontMetrics().averageCharWidth() * 40)
@@ -316,6 +327,11 @@ class MainWindow(QMainWindow):
         settings.setShortcuts(preferences or [QKeySequence("Ctrl+,")])
         settings.triggered.connect(self.file_actions.open_settings)
         bar.addAction(settings)
+        self.welcome.import_files.connect(self.file_actions.import_files_here)
+        self.welcome.import_folder.connect(self.file_actions.import_folder_here_)
+        self.welcome.connect_bucket.connect(self.file_actions.open_settings)
+        self.welcome.restore.connect(self.request_restore)
+        self.welcome.dropped.connect(self.import_from_outside)
         self.help_menu = help_menu(self, self.vault.paths, lambda: self.findChildren(QAction))
         help_button = QToolButton(self)
         help_button.setText("Help")
@@ -358,6 +374,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.tree.source_selected.connect(self._on_place_selected)
         self.tree_model.error.connect(self._on_tree_error)
+        self.tree_model.tags_changed.connect(lambda changes: self.on_tags_changed(changes, False))
+        self.preview.tag_clicked.connect(lambda tag_id: self.open_source(Source.tag(tag_id)))
         self.tree_model.drop_requested.connect(self._on_tree_drop)
         self.tree_model.children_loaded.connect(self._on_tree_loaded)
         self.sync_status.finished.connect(self.model.refresh_sync)
@@ -462,10 +480,10 @@ class MainWindow(QMainWindow):
             title = f"Search results for “{source.query}”"
         elif source.kind == "tag":
             title = "Tag"
-            index = self.tree.currentIndex()
-            place = self.tree_model.source(index)
+            combined = self.tree.combined_place() if len(source.all_tag_ids) > 1 else None
+            place = combined or self.tree_model.source(self.tree.currentIndex())
             if place is not None and place.kind == NodeKind.TAG:
-                title = f"Tag: {place.name}"
+                title = f"Tags: {place.name}" if combined else f"Tag: {place.name}"
         else:
             title = SOURCE_TITLES.get(source.kind, "")
         self.breadcrumb.set_title(title)
@@ -636,13 +654,17 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self) -> None:
         source = self.model.source
+        welcome = False
         if self.model.rowCount() == 0 and source is not None:
             root = self.model.folder_id == self.vault.root_id
             empty = EMPTY_VAULT_TEXT if root else EMPTY_TEXT.get(source.kind, EMPTY_FOLDER_TEXT)
             if self.model.filters != BrowseFilters() and source.kind != "trash":
                 empty = "No files match the filters."
+            else:
+                welcome = root and source.kind == "folder"
         else:
             empty = ""
+        self._show_welcome(welcome)
         for view in (self.grid, self.view):
             view.set_placeholder_text(empty)
         self._update_status()
@@ -720,6 +742,81 @@ class MainWindow(QMainWindow):
             self.file_actions.copy_items(list(drop.file_ids), list(drop.folder_ids), folder)
         else:
             self.file_actions.move_items(list(drop.file_ids), list(drop.folder_ids), folder)
+
+    # -- the welcome over an empty vault -------------------------------------------------
+
+    def _show_welcome(self, show: bool) -> None:
+        if show and not self.welcome.isVisible():
+            self.refresh_welcome()
+        self.welcome.setVisible(show)
+        if show:
+            self.welcome.raise_()
+
+    def refresh_welcome(self) -> None:
+        """Offer the bucket's restore when one is connected (the remote is read off
+        the GUI thread)."""
+        paths = self.vault.paths
+
+        def location() -> str | None:
+            from app.remote import load_remote
+
+            try:
+                config = load_remote(paths)
+            except VaultError:
+                return None
+            if config is None:
+                return None
+            spec = config.spec
+            return f"s3://{spec.bucket}/{spec.prefix}" if spec.prefix else f"s3://{spec.bucket}"
+
+        self.tasks.run(location, self.welcome.set_bucket)
+
+    def request_restore(self) -> None:
+        """Ask, then close this window so that ui.app.run restores the vault and reopens it."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Restore from the Bucket",
+            f"Restore this vault from {self.welcome.location}?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText(
+            "The newest catalog in the bucket replaces this empty vault: every folder, "
+            "file, tag and version comes back. The files' content downloads when you "
+            "open or export them."
+        )
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered() -> None:
+            if box.clickedButton() is restore:
+                self.restore_requested = True
+                self.close()
+
+        box.finished.connect(lambda _result: answered())
+        box.open()
+
+    def on_tags_changed(self, changes: TagChanges, refresh_tree: bool = True) -> None:
+        """Repaint what a tag change touched: the rows' chips, the tree's tags, the pane."""
+        self.model.apply_tag_changes(changes)
+        if refresh_tree:
+            self.tree_model.refresh_tags()
+        current = self.preview.current_file_id
+        if current is not None and (current in changes.files or changes.tags):
+            self.preview.refresh()
+
+    def show_file(self, file_id: int) -> None:
+        """Open the folder of ``file_id`` and select it there (off the GUI thread)."""
+        vault = self.vault
+
+        def folder_of() -> int:
+            return vault.file_info(file_id).folder_id
+
+        def opened(folder_id: int) -> None:
+            self.open_folder(folder_id)
+            self._reselect = [(file_id, False)]
+
+        self.tasks.run(folder_of, opened, self._on_failed)
 
     def import_from_outside(self, files: list[str]) -> None:
         """Come to the front and import ``files`` (from the command line, the launcher or

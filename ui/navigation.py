@@ -13,6 +13,7 @@ SOURCE_TITLES = {
     "all": "All files",
     "favorites": "Favorites",
     "recent": "Recent",
+    "shared": "Shared",
     "trash": "Trash",
 }
 

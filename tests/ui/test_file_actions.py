@@ -42,7 +42,6 @@ from ui.main_window import GRID, LIST, MainWindow
 from ui.transfers import TransferState
 
 WAIT = 30_000  # ms: two cores are shared with other test runs
-NOT_YET = ("Tags…", "Versions…", "Share…")
 
 
 @pytest.fixture
@@ -216,7 +215,10 @@ def test_menu_for_one_file(window: MainWindow) -> None:
         "Move to…",
         "Copy to…",
         "Add to Favorites",
+        "Tags…",
+        "Versions…",
         "Upload New Version…",
+        "Share…",
         "Export…",
         "Copy",
         "Cut",
@@ -232,6 +234,7 @@ def test_menu_for_several_files(window: MainWindow) -> None:
         "Move to…",
         "Copy to…",
         "Add to Favorites",
+        "Tags…",
         "Export…",
         "Copy",
         "Cut",
@@ -250,6 +253,8 @@ def test_menu_for_one_folder(window: MainWindow) -> None:
         "Move to…",
         "Copy to…",
         "Export…",
+        "Share…",
+        "Request Files…",
         "Copy",
         "Cut",
         "Move to Trash",
@@ -270,6 +275,7 @@ def test_menu_for_the_empty_area(window: MainWindow) -> None:
         "New Folder",
         "Import Files Here…",
         "Import Folder Here…",
+        "Request Files…",
         "Paste",
         "Select All",
     ]
@@ -299,30 +305,72 @@ def test_favorite_entries_follow_the_files(qtbot: QtBot, window: MainWindow, vau
     assert "Remove from Favorites" in entries and "Add to Favorites" in entries
 
 
-def test_no_entries_for_later_dialogs_anywhere(
+def test_versions_tags_and_share_open_their_dialogs(
     qtbot: QtBot, window: MainWindow, vault: Vault
 ) -> None:
-    """Tags…, Versions… and Share… come with their dialogs (a later issue): no dead entries."""
-    seen: set[str] = set()
-    for names in (
-        ("notes.txt",),
-        ("notes.txt", "budget.csv"),
-        ("Photos",),
-        ("Photos", "notes.txt"),
-    ):
-        _select(window, *names)
-        seen.update(_entries(window))
+    """Each entry opens its dialog on the selection; asking again brings the same one."""
+    from ui.share_dialog import ShareDialog, UploadRequestDialog
+    from ui.tag_editor import TagEditor
+    from ui.versions_dialog import VersionsDialog
+
+    _select(window, "notes.txt")
+    _choose(window, "Versions…")
+    versions = window.findChild(VersionsDialog)
+    assert versions is not None and versions.isVisible()
+    _choose(window, "Versions…")
+    assert window.findChildren(VersionsDialog) == [versions]
+    versions.close()
+    _settle(qtbot, window)  # closing refreshes the window
+    _select(window, "notes.txt")
+    _choose(window, "Share…")
+    share = window.findChild(ShareDialog)
+    assert share is not None and share.isVisible()
+    share.close()
+    _settle(qtbot, window)
+    _select(window, "notes.txt", "budget.csv")
+    _choose(window, "Tags…")
+    editor = window.findChild(TagEditor)
+    assert editor is not None and editor.isVisible()
+    editor.reject()
+
+    _select(window, "Photos")
+    _choose(window, "Request Files…")
+    request = window.findChild(UploadRequestDialog)
+    assert request is not None and request.isVisible()
+    request.close()
+
+
+def test_the_shared_place_lists_files_with_a_working_link(
+    qtbot: QtBot, window: MainWindow, vault: Vault
+) -> None:
+    from datetime import timedelta
+
+    from app.catalog.models import Share
+    from app.core import now
+
+    notes, budget = vault.require_file("/notes.txt"), vault.require_file("/budget.csv")
+    with vault.writing() as session:  # rows as share_file writes them (no bucket here)
+        for file_id, expires, revoked in (
+            (notes, now() + timedelta(days=1), None),
+            (budget, now() + timedelta(days=1), now()),
+            (vault.require_file("/hopper.jpg"), now() - timedelta(hours=1), None),
+        ):
+            session.add(
+                Share(
+                    file_id=file_id,
+                    kind="download",
+                    object_key=f"vault/shares/x{file_id}/f",
+                    created_at=now(),
+                    expires_at=expires,
+                    revoked_at=revoked,
+                )
+            )
+    place = window.tree_model.place_index(NodeKind.SHARED)
+    window.tree.setCurrentIndex(place)
+    _settle(qtbot, window)
+    assert _names(window) == ["notes.txt"]
     window.view.clearSelection()
-    seen.update(_entries(window))
-    _open(qtbot, window, Source.all_files(), 4)
-    _select(window, "hopper.jpg")
-    seen.update(_entries(window))
-    shortcuts = {a.text() for a in window.grid.actions()} | {
-        a.text() for a in window.view.actions()
-    }
-    for text in NOT_YET:
-        assert text not in seen | shortcuts
-        assert text.rstrip("…") not in seen | shortcuts
+    assert "Manage Shared Links…" in _entries(window)
 
 
 # -- opening, properties, quick preview --------------------------------------------

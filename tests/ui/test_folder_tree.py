@@ -40,7 +40,7 @@ from ui.folder_tree import (
 from ui.tasks import TaskManager
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PLACES = ["Vault", "All files", "Favorites", "Recent", "Tags", "Trash"]
+PLACES = ["Vault", "All files", "Favorites", "Recent", "Tags", "Shared", "Trash"]
 WAIT = 10_000
 
 
@@ -132,6 +132,7 @@ def test_places_in_order(model: FolderTreeModel, vault: Vault) -> None:
         NodeKind.FAVORITES,
         NodeKind.RECENT,
         NodeKind.TAGS,
+        NodeKind.SHARED,
         NodeKind.TRASH,
     ]
     vault_index = model.index(0, 0)
