@@ -2011,6 +2011,22 @@ def _window_files(
     return home, rest
 
 
+def _smoke_args(argv: list[str]) -> tuple[str | None, list[str]] | None:
+    """``mediavault [--vault DIR] --smoke-test [FILE…]``: the vault and files, else None.
+
+    Not in ``--help``: it is for checking a build (``.ci/run``), not for users.
+    """
+    home: str | None = None
+    rest = list(argv)
+    if rest[:1] == ["--vault"] and len(rest) >= 2:
+        home, rest = rest[1], rest[2:]
+    elif rest[:1] and rest[0].startswith("--vault="):
+        home, rest = rest[0].split("=", 1)[1], rest[1:]
+    if rest[:1] != ["--smoke-test"]:
+        return None
+    return home, rest[1:]
+
+
 def _install_desktop_entry() -> int:
     from app.desktop import describe, install_desktop_entry
 
@@ -2026,6 +2042,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args_list = list(sys.argv[1:] if argv is None else argv)
+    smoke = _smoke_args(args_list)
+    if smoke is not None:
+        from ui.smoke import run as run_smoke  # the application end to end (ui/smoke.py)
+
+        return run_smoke(Path(smoke[0]) if smoke[0] else None, smoke[1])
     window_files = _window_files(parser, args_list)
     if window_files is not None:
         home_, files = window_files

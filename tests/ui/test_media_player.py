@@ -390,3 +390,12 @@ def test_a_file_the_player_refuses_fails_cleanly(
     assert player._player.source().isEmpty()
     # The player is still usable for the next file.
     load(qtbot, player, corpus / "media" / "silence-44-s.mp3", "audio")
+
+
+def test_without_a_playback_backend_it_says_so(
+    qtbot: QtBot, player: MediaPlayer, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(player._player, "isAvailable", lambda: False)
+    with qtbot.waitSignal(player.failed, timeout=WAIT) as failed:
+        player.show_source(source(corpus / "media" / "silence-44-s.mp3", "audio"))
+    assert "found no playback backend" in failed.args[0]

@@ -147,6 +147,11 @@ class ViewerHost(QWidget):
         return self._shown and self.viewer is not None
 
     @property
+    def file_id(self) -> int | None:
+        """The file the host is showing (or fetching, or explaining), or None."""
+        return self._info.id if self._info is not None else None
+
+    @property
     def message(self) -> str | None:
         """The text shown instead of a viewer (download, cannot preview), or None."""
         if self._active and self._stack.currentWidget() is self._message_page:

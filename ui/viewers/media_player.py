@@ -582,6 +582,13 @@ class MediaPlayer(Viewer):
         if reason is not None:
             self._fail(f"{self._what(self._source)} cannot be played: {reason}.")
             return
+        if not self._player.isAvailable():
+            # No backend plugin loaded (a broken install): say so instead of waiting.
+            self._fail(
+                f"{self._what(self._source)} cannot be played: Qt Multimedia found no "
+                "playback backend in this installation."
+            )
+            return
         self._probe = header
         self._cover = cover_image(header.get("cover"), payload)
         # Asynchronous: the FFmpeg backend opens the file on its own thread.
