@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    .venv/bin/python -m bench.run [--quick] [--only import,list,search,sync,window,thumbnails,pdf] [--out FILE]
+    .venv/bin/python -m bench.run [--quick] [--only import,list,search,sync,window,thumbnails,pdf,app] [--out FILE]
 
 ``--quick`` uses smaller data (64 MiB files, 5,000 small files to import, 500 to
 sync, 200,000-row search catalog) and one run each; the full run is what
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    bench_app,
     bench_import,
     bench_list,
     bench_pdf,
@@ -37,10 +38,11 @@ BENCHES = {
     "window": bench_window,
     "thumbnails": bench_thumbnails,
     "pdf": bench_pdf,
+    "app": bench_app,
 }
 
 
-ALL = "search,list,import,sync,window,thumbnails,pdf"
+ALL = "search,list,import,sync,window,thumbnails,pdf,app"
 
 
 def _blocks(text: str) -> tuple[str, list[tuple[str, str]]]:
