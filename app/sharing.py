@@ -423,25 +423,16 @@ class ShareOps(SpaceOps):
         bucket = bucket if bucket is not None else self._share_bucket()
         key = bucket.share_key(secrets_module.token_urlsafe(18), name)
         self._put_share_content(bucket, key, blob_hash, remote_state, name, mime)
-        created = now()
-        try:
-            with self.writing() as session:
-                row = Share(
-                    file_id=file_id,
-                    folder_id=folder_id,
-                    version_id=vid,
-                    kind=KIND_DOWNLOAD,
-                    object_key=key,
-                    note=note,
-                    created_at=created,
-                    expires_at=created + timedelta(seconds=seconds),
-                )
-                session.add(row)
-                session.flush()
-                info = self._share_info(session, row, created)
-        except BaseException:
-            self._delete_quietly(bucket, key)  # never leave a copy nothing records
-            raise
+        info = self._record(
+            KIND_DOWNLOAD,
+            key,
+            seconds,
+            note,
+            file_id=file_id,
+            folder_id=folder_id,
+            version_id=vid,
+            bucket=bucket,
+        )
         log.info("shared file %d (version %d) as share %d", file_id, vid, info.id)
         return ShareLink(info, self._sign(bucket, key, seconds))
 
@@ -654,25 +645,7 @@ class ShareOps(SpaceOps):
                 raise _remote_failure(exc, f"share {zip_name}") from exc
             except SourceError as exc:
                 raise StorageError(f"Cannot read the zip of {folder_name}: {exc}") from exc
-        created = now()
-        try:
-            with self.writing() as session:
-                row = Share(
-                    file_id=None,
-                    folder_id=folder_id,
-                    version_id=None,
-                    kind=KIND_FOLDER_ZIP,
-                    object_key=key,
-                    note=note,
-                    created_at=created,
-                    expires_at=created + timedelta(seconds=seconds),
-                )
-                session.add(row)
-                session.flush()
-                info = self._share_info(session, row, created)
-        except BaseException:
-            self._delete_quietly(bucket, key)
-            raise
+        info = self._record(KIND_FOLDER_ZIP, key, seconds, note, folder_id=folder_id, bucket=bucket)
         log.info("shared folder %d as a zip of %d files (share %d)", folder_id, written, info.id)
         result.links.append(ShareLink(info, self._sign(bucket, key, seconds)))
         return result
@@ -762,26 +735,53 @@ class ShareOps(SpaceOps):
         bucket = self._share_bucket()
         prefix = bucket.inbox_prefix(secrets_module.token_urlsafe(18))
         policy = self._sign_post(bucket, prefix, max_bytes, seconds)
-        created = now()
-        with self.writing() as session:
-            row = Share(
-                file_id=None,
-                folder_id=folder_id,
-                version_id=None,
-                kind=KIND_UPLOAD,
-                object_key=prefix,
-                note=note,
-                created_at=created,
-                expires_at=created + timedelta(seconds=seconds),
-                max_bytes=max_bytes,
-            )
-            session.add(row)
-            session.flush()
-            info = self._share_info(session, row, created)
+        info = self._record(
+            KIND_UPLOAD, prefix, seconds, note, folder_id=folder_id, max_bytes=max_bytes
+        )
         log.info("upload request %d into folder %d", info.id, folder_id)
         return UploadRequest(
             info, policy.url, policy.fields, curl_command(policy.url, policy.fields)
         )
+
+    def _record(
+        self,
+        kind: str,
+        object_key: str,
+        seconds: int,
+        note: str,
+        *,
+        file_id: int | None = None,
+        folder_id: int | None = None,
+        version_id: int | None = None,
+        max_bytes: int | None = None,
+        bucket: ShareBucket | None = None,
+    ) -> ShareInfo:
+        """Write a share's row (it expires ``seconds`` from now); its info.
+
+        With ``bucket``, the object at ``object_key`` is deleted again if the row
+        cannot be written: no copy in the bucket without a record of it.
+        """
+        created = now()
+        try:
+            with self.writing() as session:
+                row = Share(
+                    file_id=file_id,
+                    folder_id=folder_id,
+                    version_id=version_id,
+                    kind=kind,
+                    object_key=object_key,
+                    note=note,
+                    created_at=created,
+                    expires_at=created + timedelta(seconds=seconds),
+                    max_bytes=max_bytes,
+                )
+                session.add(row)
+                session.flush()
+                return self._share_info(session, row, created)
+        except BaseException:
+            if bucket is not None:
+                self._delete_quietly(bucket, object_key)
+            raise
 
     @staticmethod
     def _sign_post(bucket: ShareBucket, prefix: str, max_bytes: int, seconds: int) -> UploadPolicy:

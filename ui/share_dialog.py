@@ -127,6 +127,67 @@ def _status_text(share: ShareInfo) -> str:
     return "Active" if share.status == "active" else "Expired"
 
 
+class TaskDialog(QDialog):
+    """A dialog whose work runs on ``tasks``: it counts what is under way, keeps its
+    buttons right meanwhile (:meth:`_set_enabled`) and shows failures.
+
+    Attributes:
+        tasks: runs the dialog's loading and actions.
+        status: a label saying what is under way (or what happened last).
+        last_box: the last question or error box opened, for tests.
+    """
+
+    task_name = "dialog"  # names the tasks in logs
+
+    def __init__(self, tasks: TaskManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.status = QLabel(self)  # placed by the subclass's layout
+        self.status.setAccessibleName("Status")
+        self.status.setWordWrap(True)
+        self.last_box: QMessageBox | None = None
+        self._busy = 0
+        self._loaded = False
+
+    @property
+    def busy(self) -> bool:
+        """True while a task of this dialog runs, or before its first load."""
+        return self._busy > 0 or not self._loaded
+
+    def _set_enabled(self) -> None:
+        """Enable what can be done now (subclasses)."""
+
+    def _handled(self, exc: BaseException) -> bool:
+        """True if the subclass dealt with a failure itself (no message box)."""
+        return False
+
+    def _run(
+        self, fn: Callable[[], Any], done: Callable[[Any], None], what: str, message: str = ""
+    ) -> None:
+        """``fn()`` on the pool, then ``done(result)`` here; a failure names ``what``."""
+        self._busy += 1
+        if message:
+            self.status.setText(message)
+        self._set_enabled()
+
+        def settle() -> None:
+            self._busy -= 1
+            if message:
+                self.status.setText("")
+            self._set_enabled()
+
+        def finished(result: Any) -> None:
+            settle()
+            done(result)
+
+        def failed(exc: BaseException) -> None:
+            settle()
+            if not self._handled(exc):
+                self.last_box = show_failure(self, exc, what)
+
+        self.tasks.run(fn, finished, failed, name=f"{self.task_name}: {what}", owner=self)
+
+
 class ShareTable(QTreeWidget):
     """A flat list of shares, one row each; the share id is in :data:`SHARE_ID_ROLE`.
 
@@ -198,7 +259,7 @@ class _Loaded:
     shares: list[ShareInfo]
 
 
-class ShareDialog(QDialog):
+class ShareDialog(TaskDialog):
     """Share a file (one version) or a folder (per file, or as one zip) as download links.
 
     Open it with :meth:`open` (non-modal-friendly). Exactly one of ``file_id``
@@ -229,17 +290,13 @@ class ShareDialog(QDialog):
         folder_id: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(tasks, parent)
         if (file_id is None) == (folder_id is None):
             raise ValueError("give exactly one of file_id and folder_id")
         self.vault = vault
-        self.tasks = tasks
         self.file_id = file_id
         self.folder_id = folder_id
         self.link: ShareLink | None = None
-        self.last_box: QMessageBox | None = None
-        self._busy = 0
-        self._loaded = False
         self._all_links = ""  # what "Copy link" under the new link copies
         self.setWindowTitle("Share")
         self.setMinimumWidth(560)
@@ -249,9 +306,6 @@ class ShareDialog(QDialog):
         self.pages.addWidget(self._build_no_remote_page())
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.buttons.rejected.connect(self.reject)
-        self.status = QLabel(self)
-        self.status.setAccessibleName("Status")
-        self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.status)
@@ -386,42 +440,17 @@ class ShareDialog(QDialog):
     # -- state -------------------------------------------------------------------------
 
     @property
-    def busy(self) -> bool:
-        """True while a task of this dialog runs."""
-        return self._busy > 0 or not self._loaded
-
-    @property
     def needs_remote(self) -> bool:
         """True when the dialog shows the "set up the bucket" page."""
         return self.pages.currentIndex() == 1
 
-    def _run(
-        self,
-        fn: Callable[[], Any],
-        done: Callable[[Any], None],
-        what: str,
-        message: str,
-    ) -> None:
-        self._busy += 1
-        self.status.setText(message)
-        self._set_enabled()
+    task_name = "share"
 
-        def finished(result: Any) -> None:
-            self._busy -= 1
-            self.status.setText("")
-            self._set_enabled()
-            done(result)
-
-        def failed(exc: BaseException) -> None:
-            self._busy -= 1
-            self.status.setText("")
-            self._set_enabled()
-            if isinstance(exc, VaultError) and _is_no_remote(exc):
-                self.pages.setCurrentIndex(1)
-                return
-            self.last_box = show_failure(self, exc, what)
-
-        self.tasks.run(fn, finished, failed, name=f"share: {what}", owner=self)
+    def _handled(self, exc: BaseException) -> bool:
+        if isinstance(exc, VaultError) and _is_no_remote(exc):
+            self.pages.setCurrentIndex(1)  # how to set up a bucket
+            return True
+        return False
 
     def _set_enabled(self) -> None:
         idle = self._busy == 0 and self._loaded
@@ -587,7 +616,7 @@ def _is_no_remote(exc: VaultError) -> bool:
     return isinstance(exc, NoRemote)
 
 
-class UploadRequestDialog(QDialog):
+class UploadRequestDialog(TaskDialog):
     """Ask someone for a file: an upload link into a folder, imported by the next sync.
 
     Shows the link, a ready ``curl`` command and "Save HTML form…" (a small page
@@ -609,14 +638,10 @@ class UploadRequestDialog(QDialog):
     def __init__(
         self, vault: Vault, tasks: TaskManager, folder_id: int, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__(tasks, parent)
         self.vault = vault
-        self.tasks = tasks
         self.folder_id = folder_id
         self.request: UploadRequest | None = None
-        self.last_box: QMessageBox | None = None
-        self._busy = 0
-        self._loaded = False
         self.setWindowTitle("Request files")
         self.setMinimumWidth(600)
 
@@ -732,9 +757,6 @@ class UploadRequestDialog(QDialog):
         nr_layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignRight)
         nr_layout.addStretch(1)
         self.pages.addWidget(no_remote)
-        self.status = QLabel(self)
-        self.status.setAccessibleName("Status")
-        self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.buttons.rejected.connect(self.reject)
         outer = QVBoxLayout(self)
@@ -748,11 +770,6 @@ class UploadRequestDialog(QDialog):
     def _open_settings(self) -> None:
         self.settings_requested.emit()
         self.accept()
-
-    @property
-    def busy(self) -> bool:
-        """True while a task of this dialog runs."""
-        return self._busy > 0 or not self._loaded
 
     @property
     def needs_remote(self) -> bool:
@@ -769,24 +786,13 @@ class UploadRequestDialog(QDialog):
         self.show_button.setEnabled(idle and selected is not None and selected.active)
         self.revoke_button.setEnabled(idle and selected is not None and selected.revoked_at is None)
 
-    def _run(self, fn: Callable[[], Any], done: Callable[[Any], None], what: str) -> None:
-        self._busy += 1
-        self._set_enabled()
+    task_name = "upload request"
 
-        def finished(result: Any) -> None:
-            self._busy -= 1
-            self._set_enabled()
-            done(result)
-
-        def failed(exc: BaseException) -> None:
-            self._busy -= 1
-            self._set_enabled()
-            if isinstance(exc, VaultError) and _is_no_remote(exc):
-                self.pages.setCurrentIndex(1)
-                return
-            self.last_box = show_failure(self, exc, what)
-
-        self.tasks.run(fn, finished, failed, name=f"upload request: {what}", owner=self)
+    def _handled(self, exc: BaseException) -> bool:
+        if isinstance(exc, VaultError) and _is_no_remote(exc):
+            self.pages.setCurrentIndex(1)
+            return True
+        return False
 
     def reload(self) -> None:
         """Read (off the GUI thread) the remote, the folder and its requests with arrivals."""

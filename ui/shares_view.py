@@ -7,13 +7,9 @@ all of it runs on the given :class:`ui.tasks.TaskManager`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
@@ -25,11 +21,11 @@ from PySide6.QtWidgets import (
 
 from app.sharing import KIND_DOWNLOAD, ShareChanges, ShareInfo, ShareLink, UploadRequest
 from app.vault import Vault
-from ui.share_dialog import ShareTable, show_failure
+from ui.share_dialog import ShareTable, TaskDialog
 from ui.tasks import TaskManager
 
 
-class SharesView(QDialog):
+class SharesView(TaskDialog):
     """All active shares (links, zips, upload requests), soonest expiry first.
 
     Signals:
@@ -50,12 +46,8 @@ class SharesView(QDialog):
     shares_changed = Signal(object)
 
     def __init__(self, vault: Vault, tasks: TaskManager, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(tasks, parent)
         self.vault = vault
-        self.tasks = tasks
-        self.last_box: QMessageBox | None = None
-        self._busy = 0
-        self._loaded = False
         self.setWindowTitle("Shared")
         self.resize(760, 420)
         intro = QLabel(
@@ -84,8 +76,6 @@ class SharesView(QDialog):
         self.refresh_button = QPushButton("Re&fresh", self)
         self.refresh_button.setToolTip("Read the list again")
         self.refresh_button.clicked.connect(self.reload)
-        self.status = QLabel(self)
-        self.status.setAccessibleName("Status")
         buttons = QHBoxLayout()
         for button in (self.copy_button, self.revoke_button, self.show_button):
             buttons.addWidget(button)
@@ -103,11 +93,6 @@ class SharesView(QDialog):
         self._set_enabled()
         self.reload()
 
-    @property
-    def busy(self) -> bool:
-        """True while a task of this view runs."""
-        return self._busy > 0 or not self._loaded
-
     def _set_enabled(self) -> None:
         idle = self._busy == 0 and self._loaded
         share = self.table.selected_share()
@@ -120,26 +105,7 @@ class SharesView(QDialog):
             "&Show folder" if share is not None and share.kind != KIND_DOWNLOAD else "&Show file"
         )
 
-    def _run(
-        self, fn: Callable[[], Any], done: Callable[[Any], None], what: str, message: str
-    ) -> None:
-        self._busy += 1
-        self.status.setText(message)
-        self._set_enabled()
-
-        def finished(result: Any) -> None:
-            self._busy -= 1
-            self.status.setText("")
-            self._set_enabled()
-            done(result)
-
-        def failed(exc: BaseException) -> None:
-            self._busy -= 1
-            self.status.setText("")
-            self._set_enabled()
-            self.last_box = show_failure(self, exc, what)
-
-        self.tasks.run(fn, finished, failed, name=f"shared: {what}", owner=self)
+    task_name = "shared"
 
     def reload(self) -> None:
         """Read the active shares off the GUI thread."""
