@@ -188,6 +188,51 @@ class TaskDialog(QDialog):
         self.tasks.run(fn, finished, failed, name=f"{self.task_name}: {what}", owner=self)
 
 
+class BucketDialog(TaskDialog):
+    """A :class:`TaskDialog` over the bucket: its own page first, and a second one,
+    shown when there is no bucket, that says how to set one up.
+
+    Subclasses add their page to :attr:`pages` and then :meth:`_add_no_remote_page`.
+
+    Signals:
+        settings_requested(): the user asked to set up the bucket (open Settings).
+    """
+
+    settings_requested = Signal()
+
+    def __init__(self, tasks: TaskManager, parent: QWidget | None = None) -> None:
+        super().__init__(tasks, parent)
+        self.pages = QStackedWidget(self)
+
+    def _add_no_remote_page(self) -> None:
+        page = QWidget(self)
+        text = QLabel(NO_REMOTE_TEXT, page)
+        text.setWordWrap(True)
+        self.settings_button = QPushButton("Open &Settings…", page)
+        self.settings_button.setToolTip("Set up the vault's bucket")
+        self.settings_button.clicked.connect(self._open_settings)
+        layout = QVBoxLayout(page)
+        layout.addWidget(text)
+        layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addStretch(1)
+        self.pages.addWidget(page)
+
+    def _open_settings(self) -> None:
+        self.settings_requested.emit()
+        self.accept()
+
+    @property
+    def needs_remote(self) -> bool:
+        """True when the dialog shows the "set up the bucket" page."""
+        return self.pages.currentIndex() == 1
+
+    def _handled(self, exc: BaseException) -> bool:
+        if isinstance(exc, VaultError) and _is_no_remote(exc):
+            self.pages.setCurrentIndex(1)
+            return True
+        return False
+
+
 class ShareTable(QTreeWidget):
     """A flat list of shares, one row each; the share id is in :data:`SHARE_ID_ROLE`.
 
@@ -259,7 +304,7 @@ class _Loaded:
     shares: list[ShareInfo]
 
 
-class ShareDialog(TaskDialog):
+class ShareDialog(BucketDialog):
     """Share a file (one version) or a folder (per file, or as one zip) as download links.
 
     Open it with :meth:`open` (non-modal-friendly). Exactly one of ``file_id``
@@ -279,7 +324,6 @@ class ShareDialog(TaskDialog):
         last_box: the last question or error box opened, for tests.
     """
 
-    settings_requested = Signal()
     shares_changed = Signal(object)
 
     def __init__(
@@ -301,9 +345,8 @@ class ShareDialog(TaskDialog):
         self.setWindowTitle("Share")
         self.setMinimumWidth(560)
 
-        self.pages = QStackedWidget(self)
         self.pages.addWidget(self._build_share_page())
-        self.pages.addWidget(self._build_no_remote_page())
+        self._add_no_remote_page()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -417,40 +460,9 @@ class ShareDialog(TaskDialog):
         self.version_combo.setVisible(not is_folder)
         return page
 
-    def _build_no_remote_page(self) -> QWidget:
-        page = QWidget(self)
-        text = QLabel(NO_REMOTE_TEXT, page)
-        text.setWordWrap(True)
-        self.settings_button = QPushButton("Open &Settings…", page)
-        self.settings_button.setToolTip("Set up the vault's bucket")
-        self.settings_button.clicked.connect(self._open_settings)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.settings_button)
-        layout = QVBoxLayout(page)
-        layout.addWidget(text)
-        layout.addLayout(row)
-        layout.addStretch(1)
-        return page
-
-    def _open_settings(self) -> None:
-        self.settings_requested.emit()
-        self.accept()
-
     # -- state -------------------------------------------------------------------------
 
-    @property
-    def needs_remote(self) -> bool:
-        """True when the dialog shows the "set up the bucket" page."""
-        return self.pages.currentIndex() == 1
-
     task_name = "share"
-
-    def _handled(self, exc: BaseException) -> bool:
-        if isinstance(exc, VaultError) and _is_no_remote(exc):
-            self.pages.setCurrentIndex(1)  # how to set up a bucket
-            return True
-        return False
 
     def _set_enabled(self) -> None:
         idle = self._busy == 0 and self._loaded
@@ -616,7 +628,7 @@ def _is_no_remote(exc: VaultError) -> bool:
     return isinstance(exc, NoRemote)
 
 
-class UploadRequestDialog(TaskDialog):
+class UploadRequestDialog(BucketDialog):
     """Ask someone for a file: an upload link into a folder, imported by the next sync.
 
     Shows the link, a ready ``curl`` command and "Save HTML form…" (a small page
@@ -632,7 +644,6 @@ class UploadRequestDialog(TaskDialog):
         last_box: the last question or error box opened, for tests.
     """
 
-    settings_requested = Signal()
     shares_changed = Signal(object)
 
     def __init__(
@@ -645,7 +656,6 @@ class UploadRequestDialog(TaskDialog):
         self.setWindowTitle("Request files")
         self.setMinimumWidth(600)
 
-        self.pages = QStackedWidget(self)
         page = QWidget(self)
         self.heading = QLabel(page)
         self.heading.setWordWrap(True)
@@ -746,17 +756,7 @@ class UploadRequestDialog(TaskDialog):
         row.addStretch(1)
         layout.addLayout(row)
         self.pages.addWidget(page)
-        no_remote = QWidget(self)
-        explain = QLabel(NO_REMOTE_TEXT, no_remote)
-        explain.setWordWrap(True)
-        self.settings_button = QPushButton("Open &Settings…", no_remote)
-        self.settings_button.setToolTip("Set up the vault's bucket")
-        self.settings_button.clicked.connect(self._open_settings)
-        nr_layout = QVBoxLayout(no_remote)
-        nr_layout.addWidget(explain)
-        nr_layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignRight)
-        nr_layout.addStretch(1)
-        self.pages.addWidget(no_remote)
+        self._add_no_remote_page()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.buttons.rejected.connect(self.reject)
         outer = QVBoxLayout(self)
@@ -766,15 +766,6 @@ class UploadRequestDialog(TaskDialog):
         self._arrivals: dict[int, str] = {}
         self._set_enabled()
         self.reload()
-
-    def _open_settings(self) -> None:
-        self.settings_requested.emit()
-        self.accept()
-
-    @property
-    def needs_remote(self) -> bool:
-        """True when the dialog shows the "set up the bucket" page."""
-        return self.pages.currentIndex() == 1
 
     def _set_enabled(self) -> None:
         idle = self._busy == 0 and self._loaded
@@ -787,12 +778,6 @@ class UploadRequestDialog(TaskDialog):
         self.revoke_button.setEnabled(idle and selected is not None and selected.revoked_at is None)
 
     task_name = "upload request"
-
-    def _handled(self, exc: BaseException) -> bool:
-        if isinstance(exc, VaultError) and _is_no_remote(exc):
-            self.pages.setCurrentIndex(1)
-            return True
-        return False
 
     def reload(self) -> None:
         """Read (off the GUI thread) the remote, the folder and its requests with arrivals."""
