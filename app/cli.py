@@ -2044,9 +2044,9 @@ def main(argv: list[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     smoke = _smoke_args(args_list)
     if smoke is not None:
-        from ui.smoke import run as run_smoke  # the application end to end (ui/smoke.py)
+        from ui.app import run_smoke_test  # the application end to end (ui/smoke.py)
 
-        return run_smoke(Path(smoke[0]) if smoke[0] else None, smoke[1])
+        return run_smoke_test(Path(smoke[0]) if smoke[0] else None, smoke[1])
     window_files = _window_files(parser, args_list)
     if window_files is not None:
         home_, files = window_files

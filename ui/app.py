@@ -245,6 +245,13 @@ def run(
         restore_with_progress(home)
 
 
+def run_smoke_test(home: Path | None, files: list[str]) -> int:
+    """``mediavault --smoke-test FILE…`` (see :mod:`ui.smoke`); the exit status."""
+    from ui.smoke import run as smoke
+
+    return smoke(home, files)
+
+
 def _cannot_open(message: str, hint: str) -> int:
     box = QMessageBox(QMessageBox.Icon.Critical, "Media Vault", message)
     if hint:
