@@ -111,3 +111,48 @@ def test_a_start_without_files_only_brings_the_window_forward(
         assert received.args[0] == []
     finally:
         guard.release()
+
+
+def test_the_command_line_works_on_the_vault_the_window_has_open(
+    qtbot: QtBot, vault: Vault, vault_home: Path, tmp_path: Path
+) -> None:
+    """The window and `mediavault import` at the same time: both land, nothing breaks."""
+    window = open_window(qtbot, vault)
+    photos = vault.makedirs("/Photos")
+    window.open_source(Source.folder(photos))
+    listed(qtbot, window)
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for folder in (ours, theirs):
+        folder.mkdir()
+        for i in range(150):
+            (folder / f"{folder.name}-{i:03}.txt").write_text(f"{folder.name} {i}\n" * 50)
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--vault",
+            str(vault_home),
+            "import",
+            str(theirs),
+            "--to",
+            "/Photos",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    window.import_from_outside([str(ours)])
+    code, out = _finish(qtbot, cli)
+    assert code == 0, out
+    qtbot.waitUntil(lambda: not window.transfers.active(), timeout=WAIT)
+    names = {f.name for f in vault.list_folder(photos).folders}
+    assert names == {"ours", "theirs"}
+    for name in names:
+        folder = vault.resolve_folder(f"/Photos/{name}")
+        assert len(vault.list_folder(folder, limit=1000).files) == 150
+    with vault.reading() as session:
+        assert session.connection().exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert vault.verify().ok
