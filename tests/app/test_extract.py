@@ -50,9 +50,23 @@ def _extract(extractor: Extractor, path: Path) -> Facts:
 
 
 @pytest.fixture(scope="module")
-def extractor() -> Iterator[Extractor]:
-    """One extractor for the module: a worker start costs a few hundred ms."""
-    with Extractor(timeout=TIMEOUT) as shared:
+def extractor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Extractor]:
+    """One extractor for the module, its worker started and its PDF reader loaded.
+
+    The time limit counts a worker's start and its first import of PyMuPDF,
+    which take a few hundred ms alone but can take longer than TIMEOUT on a
+    loaded machine; the warm-up gets a minute, the tests TIMEOUT.
+    """
+    import pymupdf
+
+    warm = tmp_path_factory.mktemp("warm") / "warm.pdf"
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), "warm")
+    document.save(warm)
+    document.close()
+    with Extractor(timeout=60.0) as shared:
+        assert _extract(shared, warm).pages == 1
+        shared.timeout = TIMEOUT
         yield shared
 
 
