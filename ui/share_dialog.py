@@ -161,6 +161,25 @@ class TaskDialog(QDialog):
         """True if the subclass dealt with a failure itself (no message box)."""
         return False
 
+    def _copy(self, text: str, message: str) -> None:
+        """Put ``text`` on the clipboard and say ``message``."""
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.status.setText(message)
+
+    def _confirm_revoke(self, title: str, question: str, revoke: Callable[[], None]) -> QMessageBox:
+        """Ask before revoking (non-blocking); ``revoke()`` once the user confirms."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Cancel, self
+        )
+        confirm = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda button: revoke() if button is confirm else None)
+        box.open()
+        self.last_box = box
+        return box
+
     def _run(
         self, fn: Callable[[], Any], done: Callable[[Any], None], what: str, message: str = ""
     ) -> None:
@@ -571,10 +590,7 @@ class ShareDialog(BucketDialog):
         self.reload()
 
     def _copy_shown_link(self) -> None:
-        text = self._all_links or self.link_edit.text()
-        if text:
-            QGuiApplication.clipboard().setText(text)
-            self.status.setText("Copied to the clipboard.")
+        self._copy(self._all_links or self.link_edit.text(), "Copied to the clipboard.")
 
     def copy_selected_link(self) -> None:
         """Sign the selected share's link again (time left) and copy it to the clipboard."""
@@ -585,31 +601,19 @@ class ShareDialog(BucketDialog):
         self._run(lambda: vault.share_link(share_id), self._on_signed, "copy the link", "Signing…")
 
     def _on_signed(self, link: ShareLink) -> None:
-        QGuiApplication.clipboard().setText(link.url)
-        self.status.setText("Link copied to the clipboard.")
+        self._copy(link.url, "Link copied to the clipboard.")
 
     def ask_revoke(self) -> QMessageBox | None:
         """Ask whether to revoke the selected share (non-blocking); returns the box."""
         share = self.table.selected_share()
         if share is None:
             return None
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        share_id = share.id
+        return self._confirm_revoke(
             "Revoke link",
             "Revoke this link? It stops working at once, for everyone who has it.",
-            QMessageBox.StandardButton.Cancel,
-            self,
+            lambda: self.revoke(share_id),
         )
-        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        share_id = share.id
-        box.buttonClicked.connect(
-            lambda button: self.revoke(share_id) if button is revoke else None
-        )
-        box.open()
-        self.last_box = box
-        return box
 
     def revoke(self, share_id: int) -> None:
         """Revoke share ``share_id`` off the GUI thread (no question asked)."""
@@ -701,7 +705,9 @@ class UploadRequestDialog(BucketDialog):
         )
         self.copy_link = QPushButton("Cop&y address", page)
         self.copy_link.setToolTip("Copy the address the form posts to")
-        self.copy_link.clicked.connect(lambda: self._copy(self.link_edit.text(), "Address"))
+        self.copy_link.clicked.connect(
+            lambda: self._copy(self.link_edit.text(), "Address copied to the clipboard.")
+        )
         self.curl = QPlainTextEdit(page)
         self.curl.setReadOnly(True)
         self.curl.setAccessibleName("curl command")
@@ -709,7 +715,9 @@ class UploadRequestDialog(BucketDialog):
         self.curl.setPlaceholderText("A ready curl command appears here")
         self.copy_curl = QPushButton("Copy c&url command", page)
         self.copy_curl.setToolTip("Copy the command (replace FILE and YOUR NAME before running it)")
-        self.copy_curl.clicked.connect(lambda: self._copy(self.curl.toPlainText(), "curl command"))
+        self.copy_curl.clicked.connect(
+            lambda: self._copy(self.curl.toPlainText(), "curl command copied to the clipboard.")
+        )
         self.save_html = QPushButton("Save &HTML form…", page)
         self.save_html.setToolTip("A small web page with the upload form, to send by e-mail")
         self.save_html.clicked.connect(self.choose_html_file)
@@ -723,11 +731,11 @@ class UploadRequestDialog(BucketDialog):
         self.show_button = QPushButton("&Show link", page)
         self.show_button.setToolTip("Show the selected request's link and command again")
         self.show_button.clicked.connect(self.show_selected)
-        self.revoke_button = QPushButton("&Revoke", page)
+        self.revoke_button = QPushButton("&Revoke…", page)
         self.revoke_button.setToolTip(
             "Stop importing: what arrives after this is discarded at the next sync"
         )
-        self.revoke_button.clicked.connect(self.revoke_selected)
+        self.revoke_button.clicked.connect(self.ask_revoke)
 
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -851,12 +859,22 @@ class UploadRequestDialog(BucketDialog):
             vault, share_id = self.vault, share.id
             self._run(lambda: vault.upload_request(share_id), self._show_request, "show the link")
 
-    def revoke_selected(self) -> None:
-        """Revoke the selected request: what arrives after now is discarded."""
+    def ask_revoke(self) -> QMessageBox | None:
+        """Ask whether to revoke the selected request (non-blocking); returns the box."""
         share = self.table.selected_share()
         if share is None:
-            return
-        vault, share_id = self.vault, share.id
+            return None
+        share_id = share.id
+        return self._confirm_revoke(
+            "Revoke upload request",
+            "Revoke this upload request? The link cannot be withdrawn from the bucket before "
+            "it expires, but whatever arrives from now on is discarded at the next sync.",
+            lambda: self.revoke(share_id),
+        )
+
+    def revoke(self, share_id: int) -> None:
+        """Revoke request ``share_id`` off the GUI thread (no question asked)."""
+        vault = self.vault
 
         def revoked(changes: ShareChanges) -> None:
             if self.request is not None and self.request.share.id == share_id:
@@ -868,11 +886,6 @@ class UploadRequestDialog(BucketDialog):
             self.reload()
 
         self._run(lambda: vault.revoke_share(share_id), revoked, "revoke")
-
-    def _copy(self, text: str, what: str) -> None:
-        if text:
-            QGuiApplication.clipboard().setText(text)
-            self.status.setText(f"{what} copied to the clipboard.")
 
     def choose_html_file(self) -> None:
         """Ask where to save the HTML form (non-blocking), then write it off the GUI thread."""

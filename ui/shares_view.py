@@ -8,7 +8,6 @@ all of it runs on the given :class:`ui.tasks.TaskManager`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
@@ -134,33 +133,24 @@ class SharesView(TaskDialog):
 
     def _copied(self, result: ShareLink | UploadRequest) -> None:
         if isinstance(result, UploadRequest):
-            QGuiApplication.clipboard().setText(result.curl)
-            self.status.setText("The upload request's curl command was copied to the clipboard.")
+            self._copy(
+                result.curl, "The upload request's curl command was copied to the clipboard."
+            )
         else:
-            QGuiApplication.clipboard().setText(result.url)
-            self.status.setText("Link copied to the clipboard.")
+            self._copy(result.url, "Link copied to the clipboard.")
 
     def ask_revoke(self) -> QMessageBox | None:
         """Ask whether to revoke the selected share (non-blocking); returns the box."""
         share = self.table.selected_share()
         if share is None:
             return None
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        share_id = share.id
+        return self._confirm_revoke(
             "Revoke",
             "Revoke this share? A link stops working at once; an upload request's later "
             "uploads are discarded.",
-            QMessageBox.StandardButton.Cancel,
-            self,
+            lambda: self.revoke(share_id),
         )
-        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        share_id = share.id
-        box.buttonClicked.connect(lambda b: self.revoke(share_id) if b is revoke else None)
-        box.open()
-        self.last_box = box
-        return box
 
     def revoke(self, share_id: int) -> None:
         """Revoke ``share_id`` off the GUI thread, then list again."""

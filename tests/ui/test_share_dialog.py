@@ -200,7 +200,7 @@ def test_upload_request_dialog(
     _idle(qtbot, dialog)
     dialog.table.setCurrentItem(dialog.table.topLevelItem(0))
     assert "scan.pdf from Bo" in dialog.arrivals.text()
-    qtbot.mouseClick(dialog.revoke_button, Qt.MouseButton.LeftButton)
+    _click_revoke(qtbot, dialog.ask_revoke())
     qtbot.waitUntil(lambda: dialog.request is None, timeout=15_000)
     _idle(qtbot, dialog)
     assert dialog.table.topLevelItem(0).text(0) == "Revoked"
