@@ -566,7 +566,9 @@ def report(
         f"Sync of {n} × {size // MIB} MiB files to an S3 endpoint",
         "Against moto's S3 server (a subprocess on loopback, the one the tests use), reset "
         "between runs. Upload: `Syncer.run(snapshot=False)` of a vault holding the files "
-        "(a single PUT carries the file's SHA-256, each part of a multipart upload a CRC32, "
+        "(a single PUT carries the file's SHA-256; from 64 MiB a file goes up in 16 MiB "
+        "parts, each with a CRC32, up to 4 of a file in flight and 8 held in memory for "
+        "all files together; "
         "and each file is re-hashed with SHA-256 while read; no `Expect: 100-continue` "
         "wait for bodies under 2 MiB; whether the "
         "bucket has a blob is asked with a HEAD, or with one listing per batch of 16 or more "

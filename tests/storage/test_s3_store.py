@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,47 @@ def test_multipart_round_trip(
     assert target.read_bytes() == data
     with store.open(digest, offset=5 * MiB - 3, length=6) as handle:
         assert handle.read() == data[5 * MiB - 3 : 5 * MiB + 3]
+
+
+@pytest.mark.parametrize("budget", [1, 2])
+def test_uploads_together_hold_at_most_their_part_budget(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, budget: int
+) -> None:
+    """Three files going up at once, each allowed 3 parts in flight, share a budget
+    of ``budget`` parts in memory: never more parts are sent at once, none waits
+    on another forever, and every object arrives whole."""
+    store = S3BlobStore(
+        spec,
+        s3_credentials,
+        multipart_threshold=5 * MiB,
+        part_size=5 * MiB,
+        part_concurrency=3,
+        parts_in_memory=budget,
+    )
+    lock = threading.Lock()
+    sending = [0, 0]  # now, most
+
+    def before(**_: Any) -> None:
+        with lock:
+            sending[0] += 1
+            sending[1] = max(sending)
+
+    def after(**_: Any) -> None:
+        with lock:
+            sending[0] -= 1
+
+    store.client.meta.events.register("before-send.s3.UploadPart", before)
+    store.client.meta.events.register("needs-retry.s3.UploadPart", after)
+    files = [_file(tmp_path, os.urandom(16 * MiB + n), f"f{n}.bin") for n in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        done = [pool.submit(store.put, digest, path, path.stat().st_size) for path, digest in files]
+        for future in done:
+            future.result(timeout=120)
+    assert 1 <= sending[1] <= budget
+    for n, (path, digest) in enumerate(files):
+        target = tmp_path / f"back{n}.bin"
+        store.download(digest, target)
+        assert target.read_bytes() == path.read_bytes()
 
 
 def test_multipart_resume_sends_only_missing_parts(
