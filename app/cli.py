@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import __version__
 from app.errors import NameTaken, NotFound, Refused, VaultError
-from app.gil import set_switch_interval
 from app.importer import Conflict, ImportProgress, ImportReport
 from app.kinds import KINDS
 from app.logs import setup_logging
@@ -2041,7 +2040,6 @@ def main(argv: list[str] | None = None) -> int:
     Never raises (``SystemExit`` from ``--help`` and usage errors included):
     the status is returned, so tests and ``python -m app`` treat it alike.
     """
-    set_switch_interval()
     parser = build_parser()
     args_list = list(sys.argv[1:] if argv is None else argv)
     smoke = _smoke_args(args_list)

@@ -18,7 +18,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.gil import set_switch_interval
 from bench import (
     bench_app,
     bench_import,
@@ -119,7 +118,6 @@ def main() -> None:
     parser.add_argument("--only", default=ALL)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
-    set_switch_interval()  # as the app's entry point (app.cli.main) does
     start = time.monotonic()
     settle()  # whatever ran before us may have left the disk busy
     sections: list[Section] = []

@@ -21,7 +21,6 @@ import pytest
 
 from app import __version__, cli
 from app.cli import main, parse_size, parse_when
-from app.gil import SWITCH_INTERVAL
 from app.vault import Vault
 from tests.helpers.cli import Runner
 
@@ -680,14 +679,3 @@ def test_vault_that_cannot_be_opened(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err.startswith(
         f"mediavault: error: Cannot use the vault at {not_a_dir}"
     )
-
-
-def test_every_start_sets_the_switch_interval(run: Runner) -> None:
-    """Sync workers woken by their answers take the GIL within 0.5 ms (app/gil.py)."""
-    default = sys.getswitchinterval()
-    try:
-        sys.setswitchinterval(0.005)
-        run.ok("ls", "/")
-        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
-    finally:
-        sys.setswitchinterval(default)
