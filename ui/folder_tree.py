@@ -71,7 +71,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QStyle,
-    QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolTip,
     QTreeView,
@@ -84,6 +83,7 @@ from app.naming import name_key, problems
 from app.rows import Changes, TagChanges
 from app.tags import PALETTE, tag_problems
 from app.vault import Vault
+from ui.name_editor import NameEditorDelegate
 from ui.resources import icon as resource_icon
 from ui.tag_chips import swatch_icon
 from ui.tag_editor import NewTagDialog, next_palette_color, pick_other_color
@@ -327,8 +327,8 @@ class FolderTreeModel(QAbstractItemModel):
     Signals:
         children_loaded(QModelIndex): a listing of this node's children was applied.
         folder_created(QModelIndex): :meth:`new_folder` made this folder (edit it now).
-        rename_failed(QModelIndex, str): a rename was refused; the message says why
-            and the old name stays.
+        rename_failed(QModelIndex, str, str): a rename was refused: the message says
+            why, then the name refused; the old name stays.
         error(str, str): another known failure, message and hint, to show the user.
         drop_requested(DropRequest): a drop the window should carry out.
         tags_changed(TagChanges): a tag was created, renamed, recoloured or deleted
@@ -337,7 +337,7 @@ class FolderTreeModel(QAbstractItemModel):
 
     children_loaded = Signal(QModelIndex)
     folder_created = Signal(QModelIndex)
-    rename_failed = Signal(QModelIndex, str)
+    rename_failed = Signal(QModelIndex, str, str)
     error = Signal(str, str)
     drop_requested = Signal(object)
     tags_changed = Signal(object)
@@ -442,7 +442,7 @@ class FolderTreeModel(QAbstractItemModel):
             else:
                 log.error("renaming tag %s failed", tag_id, exc_info=exc)
                 message = "Could not rename the tag; the log has details."
-            self.rename_failed.emit(self.tag_index(tag_id), message)
+            self.rename_failed.emit(self.tag_index(tag_id), message, name)
             if isinstance(exc, NotFound):
                 self.refresh_tags()
 
@@ -636,7 +636,7 @@ class FolderTreeModel(QAbstractItemModel):
                 log.error("renaming folder %s failed", folder_id, exc_info=exc)
                 message = "Could not rename the folder; the log has details."
             alive = self._nodes.get(node.key) is node
-            self.rename_failed.emit(self._index_of(node) if alive else QModelIndex(), message)
+            self.rename_failed.emit(self._index_of(node) if alive else QModelIndex(), message, name)
             if isinstance(exc, NotFound):
                 self._list(parent)
 
@@ -894,7 +894,7 @@ class FolderTreeModel(QAbstractItemModel):
             ]
             if found or taken:
                 message = found[0] if found else f"There is already a tag named “{taken[0]}”."
-                self.rename_failed.emit(self._index_of(node), message)
+                self.rename_failed.emit(self._index_of(node), message, name)
                 return False
             self.rename_tag(node.item_id, name)
             return True
@@ -905,7 +905,7 @@ class FolderTreeModel(QAbstractItemModel):
             return False
         found = problems(name)
         if found:
-            self.rename_failed.emit(self._index_of(node), found[0])
+            self.rename_failed.emit(self._index_of(node), found[0], name)
             return False
         self._rename(node, name)
         return True
@@ -985,7 +985,7 @@ def show_tip_by(view: QAbstractItemView, index: QModelIndex, message: str) -> No
     )
 
 
-class _TreeDelegate(QStyledItemDelegate):
+class _TreeDelegate(NameEditorDelegate):
     """Draws a tag's file count right-aligned in the row, in the placeholder colour."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
@@ -1312,19 +1312,23 @@ class FolderTree(QTreeView):
         self.scrollTo(index)
         self.edit(index)
 
-    def _show_rename_error(self, index: QModelIndex, message: str) -> None:
+    def _show_rename_error(self, index: QModelIndex, message: str, name: str) -> None:
         self.last_error = message
         if not index.isValid():
             return
         show_tip_by(self, index, message)
         persistent = QPersistentModelIndex(index)
         # Later: the editor that committed the bad name is still closing now.
-        QTimer.singleShot(0, self, lambda: self._edit_again(persistent))
+        QTimer.singleShot(0, self, lambda: self._edit_again(persistent, name))
 
-    def _edit_again(self, index: QPersistentModelIndex) -> None:
+    def _edit_again(self, index: QPersistentModelIndex, name: str) -> None:
+        """Open the name editor again, with the refused ``name`` in it to correct."""
         if index.isValid() and self.state() != QAbstractItemView.State.EditingState:
             current = self._model.index(index.row(), 0, index.parent())
             self.setCurrentIndex(current)
+            delegate = self.itemDelegate()
+            if isinstance(delegate, NameEditorDelegate):
+                delegate.edit_with(current, name)
             self.edit(current)
 
     def _importing(self, event: QDragMoveEvent | QDropEvent) -> None:

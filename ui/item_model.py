@@ -222,15 +222,15 @@ class ItemModel(QAbstractTableModel):
         failed(BaseException): listing failed; the model keeps what it had.
         sort_changed(): the order changed (the list's header shows it).
         renamed(Item): a rename went through (the row shows the new name).
-        rename_failed(QModelIndex, str): a rename was refused; the message says why
-            (the index is invalid if the row is gone).
+        rename_failed(QModelIndex, str, str): a rename was refused: the message says why,
+            then the name refused (the index is invalid if the row is gone).
     """
 
     loaded = Signal()
     failed = Signal(object)
     sort_changed = Signal()
     renamed = Signal(object)
-    rename_failed = Signal(QModelIndex, str)
+    rename_failed = Signal(QModelIndex, str, str)
 
     def __init__(
         self,
@@ -574,7 +574,7 @@ class ItemModel(QAbstractTableModel):
             return False
         found = problems(name)
         if found:
-            self.rename_failed.emit(self.index(index.row(), Column.NAME), found[0])
+            self.rename_failed.emit(self.index(index.row(), Column.NAME), found[0], name)
             return False
         self._rename(item, name)
         return True
@@ -605,7 +605,7 @@ class ItemModel(QAbstractTableModel):
                 message = "Could not rename it; the log has details."
             row = self.row_of(item.id, item.is_folder) if generation == self._generation else None
             index = self.index(row, Column.NAME) if row is not None else QModelIndex()
-            self.rename_failed.emit(index, message)
+            self.rename_failed.emit(index, message, name)
 
         self._tasks.run(rename, done, failed, name=f"rename {item.name}")
 

@@ -48,7 +48,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QListView,
     QStyle,
-    QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
     QWidget,
@@ -56,6 +55,7 @@ from PySide6.QtWidgets import (
 
 from ui.folder_tree import ITEMS_MIME, decode_items, local_paths, show_tip_by
 from ui.item_model import Column, Item, ItemModel, ItemRole
+from ui.name_editor import NameEditorDelegate
 from ui.resources import checkerboard, kind_icon
 from ui.tag_chips import TagChipsDelegate, chip_font, paint_chips, paint_dots
 
@@ -141,9 +141,10 @@ class _ItemViewBehaviour(_ViewBase):
         """A message by an item (a refused name), as the tree shows its own."""
         show_tip_by(self, index, message)
 
-    def edit_again(self, index: QModelIndex, message: str = "") -> None:
+    def edit_again(self, index: QModelIndex, message: str = "", name: str = "") -> None:
         """Open the name editor again, once the one that committed a refused name closed,
-        and show ``message`` by it (again: the editor taking the focus hides a tip)."""
+        with that ``name`` in it to correct, and show ``message`` by it (again: the
+        editor taking the focus hides a tip)."""
         persistent = QPersistentModelIndex(index)
 
         def tip() -> None:
@@ -154,6 +155,9 @@ class _ItemViewBehaviour(_ViewBase):
             if persistent.isValid() and self.state() != QAbstractItemView.State.EditingState:
                 current = self.model().index(persistent.row(), persistent.column())
                 self.setCurrentIndex(current)
+                delegate = self.itemDelegateForIndex(current)
+                if name and isinstance(delegate, NameEditorDelegate):
+                    delegate.edit_with(current, name)
                 self.edit(current)
                 if message:
                     # Later still: releasing the key that committed would hide it too.
@@ -253,13 +257,17 @@ class _ItemViewBehaviour(_ViewBase):
         drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
 
 
-class NameDelegate(QStyledItemDelegate):
-    """Keeps Enter for the inline name editor.
+class NameDelegate(NameEditorDelegate):
+    """The name editor of the file views: a file's extension stays unselected, and
+    Enter commits.
 
     The window's Open action has Return and Enter as shortcuts on the views,
-    and a shortcut outranks the focused editor's key press: without this,
-    Enter in the editor would open the file instead of committing the name.
+    and a shortcut outranks the focused editor's key press: without the event
+    filter, Enter in the editor would open the file instead of committing the name.
     """
+
+    def selects_stem(self, index: QModelIndex | QPersistentModelIndex) -> bool:
+        return not index.data(ItemRole.IS_FOLDER)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -295,9 +303,6 @@ class ListView(_ItemViewBehaviour, QTableView):
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.horizontalHeader().setHighlightSections(False)
         self.horizontalHeader().setSortIndicatorShown(True)
-        # Breathing room between columns (a right-aligned size would otherwise
-        # touch the date beside it); only padding, so the native style stays.
-        pass
         self.horizontalHeader().setDefaultAlignment(
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         )

@@ -710,11 +710,11 @@ class MainWindow(QMainWindow):
 
     # -- rename -----------------------------------------------------------------------------
 
-    def _on_rename_failed(self, index: QModelIndex, message: str) -> None:
+    def _on_rename_failed(self, index: QModelIndex, message: str, name: str) -> None:
         view = self.current_view()
         if index.isValid():
             view.show_tip(index, message)  # type: ignore[attr-defined]
-            view.edit_again(index, message)  # type: ignore[attr-defined]
+            view.edit_again(index, message, name)  # type: ignore[attr-defined]
         else:
             self.notify(message)
 

@@ -1429,7 +1429,7 @@ def _rename_to_invalid(qtbot: QtBot, window: MainWindow) -> tuple[QAbstractItemV
     qtbot.keyClicks(editor, "a:b.txt")
     tips: list[str] = []
     window.model.rename_failed.connect(
-        lambda _index, _message: tips.append(QToolTip.text() if QToolTip.isVisible() else "")
+        lambda _index, _message, _name: tips.append(QToolTip.text() if QToolTip.isVisible() else "")
     )
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: bool(tips), timeout=WAIT)

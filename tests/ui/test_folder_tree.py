@@ -268,6 +268,7 @@ def test_rename_refused(qtbot: QtBot, model: FolderTreeModel, vault: Vault) -> N
         assert model.setData(beta, "a/b") is False
     assert failed.args[0] == beta
     assert failed.args[1] == expected.value.message
+    assert failed.args[2] == "a/b"
     assert "Traceback" not in failed.args[1]
 
     # Taken (ignoring case): only the catalog knows, so the answer comes later.
@@ -539,11 +540,14 @@ def test_widget_shows_refused_name(qtbot: QtBot, model: FolderTreeModel, vault: 
     with qtbot.waitSignal(model.rename_failed, timeout=WAIT):
         qtbot.keyClick(editor, Qt.Key.Key_Return)  # type: ignore[no-untyped-call]
     assert tree.last_error == "A name cannot contain :."
-    # The editor opens again on the old name, so the user can try another.
+    # The editor opens again on the same folder with the refused name, to correct it.
     qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
+    again = [e for e in tree.viewport().findChildren(QLineEdit) if e.isVisible()]
+    assert [e.text() for e in again] == ["a:b"]
     assert _names(model, vault_index) == ["Photos"]
     assert vault.resolve_folder("/Photos")
-    qtbot.keyClick(tree.viewport().findChild(QLineEdit), Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
+    qtbot.keyClick(again[0], Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
+    assert _names(model, vault_index) == ["Photos"]
 
 
 def _drag_drop(tree: FolderTree, index: QModelIndex, mime: QMimeData) -> QDropEvent:

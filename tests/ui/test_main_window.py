@@ -750,6 +750,8 @@ def test_inline_rename_checks_the_naming_rules(
     assert view.state() == QAbstractItemView.State.EditingState
     editor = _editor(view)
     assert editor is not None and editor.text() == "notes.txt"
+    # As in Finder: the name is selected without its extension.
+    qtbot.waitUntil(lambda: editor.selectedText() == "notes")
 
     for bad in ("a/b", "CON", "report."):
         editor = _editor(view)
@@ -760,9 +762,13 @@ def test_inline_rename_checks_the_naming_rules(
             qtbot.keyClick(editor, Qt.Key.Key_Return)
         message = refused.args[1]
         assert message and isinstance(message, str)
-        # The editor opens again on the same row, and the message shows by it.
+        assert refused.args[2] == bad
+        # The editor opens again on the same row, with the refused name to correct,
+        # and the message shows by it.
         qtbot.waitUntil(lambda: view.state() == QAbstractItemView.State.EditingState)
         assert view.currentIndex().row() == row
+        editor = _editor(view)
+        assert editor is not None and editor.text() == bad
         assert names(window.model)[row] == "notes.txt"
         qtbot.waitUntil(QToolTip.isVisible)
         assert QToolTip.text() == message
