@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QWidget
 
 from app.browse import FolderNode, Source
 
 HISTORY_LIMIT = 100
+SIZE_HINT_WIDTH = 240  # the breadcrumb's, in pixels
 
 SOURCE_TITLES = {
     "all": "All files",
@@ -69,6 +71,11 @@ class History:
 class Breadcrumb(QWidget):
     """The path of the folder shown, one button per folder; a title for other places.
 
+    When the path is wider than the room it has, the folders after the vault's
+    go, from the outermost, behind a "…" button that lists them in a menu (as
+    Dolphin's and Nautilus' paths do); the folder shown stays, its name elided
+    if even then it does not fit.
+
     Signals:
         folder_clicked(int): a folder of the path was clicked.
     """
@@ -82,6 +89,9 @@ class Breadcrumb(QWidget):
         self._layout.setSpacing(0)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._parts: list[QWidget] = []
+        # Per folder: its button and the separator before it (None for the first).
+        self._crumbs: list[tuple[QLabel | None, QToolButton, str]] = []
+        self._overflow: tuple[QLabel, QToolButton] | None = None
         self.trail: list[FolderNode] = []
 
     def set_trail(self, trail: list[FolderNode], vault_name: str = "Vault") -> None:
@@ -89,10 +99,12 @@ class Breadcrumb(QWidget):
         self.trail = trail
         self._clear()
         for n, node in enumerate(trail):
-            if n:
-                self._add(self._separator())
+            separator = self._separator() if n else None
+            if separator is not None:
+                self._add(separator)
+            name = vault_name if n == 0 else node.name
             button = QToolButton(self)
-            button.setText(vault_name if n == 0 else node.name)
+            button.setText(name)
             button.setAutoRaise(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setToolTip("/" + "/".join(x.name for x in trail[1 : n + 1]))
@@ -102,7 +114,13 @@ class Breadcrumb(QWidget):
                 button.setFont(font)
             button.clicked.connect(lambda _=False, folder=node.id: self.folder_clicked.emit(folder))
             self._add(button)
+            self._crumbs.append((separator, button, name))
+            if n == 0 and len(trail) > 2:
+                self._overflow = (self._separator(), self._overflow_button())
+                for widget in self._overflow:
+                    self._add(widget)
         self._layout.addStretch(1)
+        self._fit()
 
     def set_title(self, title: str) -> None:
         """Show a place that is not a folder (All files, a tag, search results…)."""
@@ -117,7 +135,81 @@ class Breadcrumb(QWidget):
         self._layout.addStretch(1)
 
     def buttons(self) -> list[QToolButton]:
-        return [w for w in self._parts if isinstance(w, QToolButton)]
+        """The folders' buttons, the vault's first, hidden ones included."""
+        return [button for _, button, _ in self._crumbs]
+
+    def hidden_folders(self) -> list[FolderNode]:
+        """The folders of the path behind the "…" button, outermost first."""
+        return [
+            node
+            for node, (_, button, _) in zip(self.trail, self._crumbs, strict=True)
+            if button.isHidden()
+        ]
+
+    def _overflow_button(self) -> QToolButton:
+        button = QToolButton(self)
+        button.setText("…")
+        button.setAutoRaise(True)
+        button.setToolTip("More folders of the path")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        menu.aboutToShow.connect(lambda: self._fill_overflow(menu))
+        button.setMenu(menu)
+        return button
+
+    def _fill_overflow(self, menu: QMenu) -> None:
+        menu.clear()
+        for node in self.hidden_folders():
+            action = menu.addAction(node.name)
+            action.triggered.connect(
+                lambda _=False, folder=node.id: self.folder_clicked.emit(folder)
+            )
+
+    def _fit(self) -> None:
+        """Hide the outer folders behind "…" until the path fits; elide the last name
+        if it still does not."""
+        if not self._crumbs:
+            return
+        _, last, last_name = self._crumbs[-1]
+        if last.text() != last_name:
+            last.setText(last_name)  # measured whole, elided below if need be
+
+        def width(widget: QWidget | None) -> int:
+            return widget.sizeHint().width() if widget is not None else 0
+
+        room = self.width()
+        needed = sum(width(sep) + width(button) for sep, button, _ in self._crumbs)
+        middle = self._crumbs[1:-1]
+        hidden = 0
+        if needed > room and self._overflow is not None:
+            needed += sum(width(w) for w in self._overflow)
+            while hidden < len(middle) and needed > room:
+                separator, button, _ = middle[hidden]
+                needed -= width(separator) + width(button)
+                hidden += 1
+        # Always set: a widget just added is shown later by the layout unless it
+        # was hidden explicitly.
+        for n, (separator, button, _) in enumerate(middle):
+            for widget in (separator, button):
+                if widget is not None:
+                    widget.setVisible(n >= hidden)
+        if self._overflow is not None:
+            for widget in self._overflow:
+                widget.setVisible(hidden > 0)
+        if needed > room:
+            metrics = last.fontMetrics()
+            text_room = metrics.horizontalAdvance(last_name) - (needed - room)
+            last.setText(metrics.elidedText(last_name, Qt.TextElideMode.ElideMiddle, text_room))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        # Modest and fixed: the toolbar gives the breadcrumb all the room left (it
+        # expands), and a hint that grew with the path would push the toolbar's
+        # other buttons into its overflow menu instead.
+        return QSize(SIZE_HINT_WIDTH, super().sizeHint().height())
 
     def _separator(self) -> QLabel:
         label = QLabel("›", self)
@@ -136,6 +228,8 @@ class Breadcrumb(QWidget):
             if widget is not None:
                 widget.deleteLater()
         self._parts = []
+        self._crumbs = []
+        self._overflow = None
 
     def minimumSizeHint(self) -> QSize:
         return QSize(80, super().minimumSizeHint().height())

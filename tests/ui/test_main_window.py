@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QMessageBox, QToolTip, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QMessageBox,
+    QToolButton,
+    QToolTip,
+    QWidget,
+)
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -321,6 +328,53 @@ def test_tree_places_fill_the_list(qtbot: QtBot, vault: Vault, tmp_path: Path) -
 
 def _wait_trail(qtbot: QtBot, window: MainWindow, trail: list[str]) -> None:
     qtbot.waitUntil(lambda: [b.text() for b in window.breadcrumb.buttons()] == trail, timeout=WAIT)
+
+
+def test_a_deep_path_fits_the_breadcrumb(qtbot: QtBot, vault: Vault) -> None:
+    """The outer folders of a path too wide for the toolbar go behind "…", whose menu
+    still reaches them; the folder shown stays, elided only if it alone is too wide."""
+    names_ = [f"Folder with a long name {n}" for n in range(1, 9)]
+    vault.makedirs("/" + "/".join(names_))
+    deepest = vault.resolve_folder("/" + "/".join(names_))
+    third = vault.resolve_folder("/" + "/".join(names_[:3]))
+    window = open_window(qtbot, vault, active=True)
+    window.resize(1400, 500)
+    window.open_folder(deepest)
+    listed(qtbot, window)
+    crumb = window.breadcrumb
+    qtbot.waitUntil(lambda: len(crumb.buttons()) == 9 and bool(crumb.hidden_folders()))
+    shown = [b for b in crumb.buttons() if not b.isHidden()]
+    assert shown[0].text() == "Vault" and shown[-1].text() == names_[-1]
+    assert [n.name for n in crumb.hidden_folders()] == names_[: len(crumb.hidden_folders())]
+    right = max(w.geometry().right() for w in crumb.findChildren(QWidget) if w.isVisible())
+    assert right <= crumb.width()  # nothing is cut off at the edge
+    shot(window, "main-window-breadcrumb-deep")
+
+    (more,) = [b for b in crumb.findChildren(QToolButton) if b.text() == "…"]
+    assert more.isVisible()
+    more.menu().aboutToShow.emit()
+    action = more.menu().actions()[2]
+    assert action.text() == names_[2]
+    action.trigger()
+    listed(qtbot, window)
+    assert window.model.folder_id == third
+
+    # A window wide enough shows the whole path again.
+    window.open_folder(deepest)
+    listed(qtbot, window)
+    window.resize(3000, 500)
+    qtbot.waitUntil(lambda: not crumb.hidden_folders() and len(crumb.buttons()) == 9)
+    assert [b.text() for b in crumb.buttons()] == ["Vault", *names_]
+    assert not [b for b in crumb.findChildren(QToolButton) if b.text() == "…" and b.isVisible()]
+
+    # Narrow: only the vault, "…" and the folder shown, its name elided to fit.
+    window.resize(420, 500)
+    qtbot.waitUntil(lambda: len(crumb.hidden_folders()) == 7)
+    last = crumb.buttons()[-1]
+    qtbot.waitUntil(lambda: last.text() != names_[-1])
+    assert "…" in last.text()
+    right = max(w.geometry().right() for w in crumb.findChildren(QWidget) if w.isVisible())
+    assert right <= crumb.width()
 
 
 def test_breadcrumb_and_history(qtbot: QtBot, vault: Vault, tmp_path: Path) -> None:
