@@ -298,6 +298,9 @@ class ListView(_ItemViewBehaviour, QTableView):
         self.setShowGrid(False)
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
+        # A long name keeps its end, where the number and the extension tell files
+        # apart (as in Finder and Dolphin).
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSortingEnabled(True)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)

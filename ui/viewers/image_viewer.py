@@ -417,6 +417,10 @@ class ImageViewer(Viewer):
             "Zoom in", "Zoom in (Ctrl++)", QKeySequence.StandardKey.ZoomIn, self.zoom_in,
             QIcon.fromTheme("zoom-in"),
         )  # fmt: skip
+        # Without an icon theme the buttons show their icon text: "−" and "+", as the
+        # PDF viewer's, leave the image's size its room in a narrow pane.
+        self.zoom_out_action.setIconText("−")
+        self.zoom_in_action.setIconText("+")
         self.actual_size_action = self._action(
             "1:1", "Actual size (100 %): one image pixel per screen pixel", None, self.actual_size,
             QIcon.fromTheme("zoom-original"),
