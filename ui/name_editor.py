@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QTimer
 from PySide6.QtWidgets import QLineEdit, QStyledItemDelegate, QWidget
 
 _Index = QModelIndex | QPersistentModelIndex
+_FILLED = "mediavaultNameFilled"  # editor property: its text was set
 
 
 class NameEditorDelegate(QStyledItemDelegate):
@@ -31,9 +32,15 @@ class NameEditorDelegate(QStyledItemDelegate):
         return False
 
     def setEditorData(self, editor: QWidget, index: _Index) -> None:
-        super().setEditorData(editor, index)
         if not isinstance(editor, QLineEdit):
+            super().setEditorData(editor, index)
             return
+        # Once per editor: Qt calls this again whenever the row's cell changes (a
+        # thumbnail arriving), which would replace what is being typed.
+        if editor.property(_FILLED):
+            return
+        editor.setProperty(_FILLED, True)
+        super().setEditorData(editor, index)
         retry, self._retry = self._retry, None
         if retry is not None and retry[0].isValid() and retry[0] == QPersistentModelIndex(index):
             editor.setText(retry[1])

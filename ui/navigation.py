@@ -187,12 +187,13 @@ class Breadcrumb(QWidget):
                 separator, button, _ = middle[hidden]
                 needed -= width(separator) + width(button)
                 hidden += 1
-        # Always set: a widget just added is shown later by the layout unless it
-        # was hidden explicitly.
-        for n, (separator, button, _) in enumerate(middle):
+        # Every crumb explicitly: a widget just added is shown later by the layout
+        # unless it was hidden, and until then it counts as hidden.
+        for n, (separator, button, _) in enumerate(self._crumbs):
+            shown = not 0 < n <= hidden
             for widget in (separator, button):
                 if widget is not None:
-                    widget.setVisible(n >= hidden)
+                    widget.setVisible(shown)
         if self._overflow is not None:
             for widget in self._overflow:
                 widget.setVisible(hidden > 0)

@@ -790,6 +790,30 @@ def _editor(view: QAbstractItemView) -> QLineEdit | None:
 
 
 @pytest.mark.parametrize("mode", [LIST, GRID])
+def test_a_cell_changing_keeps_the_name_being_typed(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    """Qt hands an open editor the cell's data again when the cell changes (a thumbnail
+    arriving): what the user is typing stays."""
+    _fill(vault, tmp_path)
+    window = open_window(qtbot, vault, active=True)
+    window.set_view_mode(mode)
+    view = window.current_view()
+    row = names(window.model).index("notes.txt")
+    _select_rows(window, row)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    editor = _editor(view)
+    assert editor is not None
+    editor.selectAll()
+    qtbot.keyClicks(editor, "minutes")
+    name_cell = window.model.index(row, Column.NAME)
+    window.model.dataChanged.emit(name_cell, name_cell, [ItemRole.THUMBNAIL])
+    assert editor.text() == "minutes"
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+
+
+@pytest.mark.parametrize("mode", [LIST, GRID])
 def test_inline_rename_checks_the_naming_rules(
     qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
 ) -> None:
