@@ -789,12 +789,10 @@ def _editor(view: QAbstractItemView) -> QLineEdit | None:
     return editors[0] if editors else None
 
 
-@pytest.mark.parametrize("mode", [LIST, GRID])
-def test_a_cell_changing_keeps_the_name_being_typed(
+def _renaming_notes(
     qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
-) -> None:
-    """Qt hands an open editor the cell's data again when the cell changes (a thumbnail
-    arriving): what the user is typing stays."""
+) -> tuple[MainWindow, QAbstractItemView, int]:
+    """A window in ``mode`` with F2 pressed on notes.txt: the window, its view, the row."""
     _fill(vault, tmp_path)
     window = open_window(qtbot, vault, active=True)
     window.set_view_mode(mode)
@@ -803,6 +801,16 @@ def test_a_cell_changing_keeps_the_name_being_typed(
     _select_rows(window, row)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_F2)
+    return window, view, row
+
+
+@pytest.mark.parametrize("mode", [LIST, GRID])
+def test_a_cell_changing_keeps_the_name_being_typed(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
+) -> None:
+    """Qt hands an open editor the cell's data again when the cell changes (a thumbnail
+    arriving): what the user is typing stays."""
+    window, view, row = _renaming_notes(qtbot, vault, tmp_path, mode)
     editor = _editor(view)
     assert editor is not None
     editor.selectAll()
@@ -817,14 +825,7 @@ def test_a_cell_changing_keeps_the_name_being_typed(
 def test_inline_rename_checks_the_naming_rules(
     qtbot: QtBot, vault: Vault, tmp_path: Path, mode: int
 ) -> None:
-    _fill(vault, tmp_path)
-    window = open_window(qtbot, vault, active=True)
-    window.set_view_mode(mode)
-    view = window.current_view()
-    row = names(window.model).index("notes.txt")
-    _select_rows(window, row)
-    view.setFocus()
-    qtbot.keyClick(view, Qt.Key.Key_F2)
+    window, view, row = _renaming_notes(qtbot, vault, tmp_path, mode)
     assert view.state() == QAbstractItemView.State.EditingState
     editor = _editor(view)
     assert editor is not None and editor.text() == "notes.txt"
