@@ -88,7 +88,6 @@ class Breadcrumb(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self._parts: list[QWidget] = []
         # Per folder: its button and the separator before it (None for the first).
         self._crumbs: list[tuple[QLabel | None, QToolButton, str]] = []
         self._overflow: tuple[QLabel, QToolButton] | None = None
@@ -219,7 +218,6 @@ class Breadcrumb(QWidget):
         return label
 
     def _add(self, widget: QWidget) -> None:
-        self._parts.append(widget)
         self._layout.addWidget(widget)
 
     def _clear(self) -> None:
@@ -228,7 +226,6 @@ class Breadcrumb(QWidget):
             widget = child.widget() if child is not None else None
             if widget is not None:
                 widget.deleteLater()
-        self._parts = []
         self._crumbs = []
         self._overflow = None
 
