@@ -138,6 +138,8 @@ class TaskDialog(QDialog):
     """
 
     task_name = "dialog"  # names the tasks in logs
+    revoke_question = ("Revoke", "")  # the title and question of the box that asks
+    table: ShareTable  # the shares listed (made by the subclass)
 
     def __init__(self, tasks: TaskManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -167,15 +169,27 @@ class TaskDialog(QDialog):
             QGuiApplication.clipboard().setText(text)
             self.status.setText(message)
 
-    def _confirm_revoke(self, title: str, question: str, revoke: Callable[[], None]) -> QMessageBox:
-        """Ask before revoking (non-blocking); ``revoke()`` once the user confirms."""
+    def revoke(self, share_id: int) -> None:
+        """Revoke share ``share_id`` off the GUI thread, no question asked (subclasses)."""
+        raise NotImplementedError
+
+    def ask_revoke(self) -> QMessageBox | None:
+        """Ask whether to revoke the share selected in ``table`` (non-blocking), and
+        :meth:`revoke` it once the user confirms; returns the box (None: no selection)."""
+        share = self.table.selected_share()
+        if share is None:
+            return None
+        share_id = share.id
+        title, question = self.revoke_question
         box = QMessageBox(
             QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Cancel, self
         )
         confirm = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(lambda button: revoke() if button is confirm else None)
+        box.buttonClicked.connect(
+            lambda button: self.revoke(share_id) if button is confirm else None
+        )
         box.open()
         self.last_box = box
         return box
@@ -482,6 +496,10 @@ class ShareDialog(BucketDialog):
     # -- state -------------------------------------------------------------------------
 
     task_name = "share"
+    revoke_question = (
+        "Revoke link",
+        "Revoke this link? It stops working at once, for everyone who has it.",
+    )
 
     def _set_enabled(self) -> None:
         idle = self._busy == 0 and self._loaded
@@ -602,18 +620,6 @@ class ShareDialog(BucketDialog):
 
     def _on_signed(self, link: ShareLink) -> None:
         self._copy(link.url, "Link copied to the clipboard.")
-
-    def ask_revoke(self) -> QMessageBox | None:
-        """Ask whether to revoke the selected share (non-blocking); returns the box."""
-        share = self.table.selected_share()
-        if share is None:
-            return None
-        share_id = share.id
-        return self._confirm_revoke(
-            "Revoke link",
-            "Revoke this link? It stops working at once, for everyone who has it.",
-            lambda: self.revoke(share_id),
-        )
 
     def revoke(self, share_id: int) -> None:
         """Revoke share ``share_id`` off the GUI thread (no question asked)."""
@@ -786,6 +792,11 @@ class UploadRequestDialog(BucketDialog):
         self.revoke_button.setEnabled(idle and selected is not None and selected.revoked_at is None)
 
     task_name = "upload request"
+    revoke_question = (
+        "Revoke upload request",
+        "Revoke this upload request? The link cannot be withdrawn from the bucket before "
+        "it expires, but whatever arrives from now on is discarded at the next sync.",
+    )
 
     def reload(self) -> None:
         """Read (off the GUI thread) the remote, the folder and its requests with arrivals."""
@@ -858,19 +869,6 @@ class UploadRequestDialog(BucketDialog):
         if share is not None:
             vault, share_id = self.vault, share.id
             self._run(lambda: vault.upload_request(share_id), self._show_request, "show the link")
-
-    def ask_revoke(self) -> QMessageBox | None:
-        """Ask whether to revoke the selected request (non-blocking); returns the box."""
-        share = self.table.selected_share()
-        if share is None:
-            return None
-        share_id = share.id
-        return self._confirm_revoke(
-            "Revoke upload request",
-            "Revoke this upload request? The link cannot be withdrawn from the bucket before "
-            "it expires, but whatever arrives from now on is discarded at the next sync.",
-            lambda: self.revoke(share_id),
-        )
 
     def revoke(self, share_id: int) -> None:
         """Revoke request ``share_id`` off the GUI thread (no question asked)."""

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -105,6 +104,11 @@ class SharesView(TaskDialog):
         )
 
     task_name = "shared"
+    revoke_question = (
+        "Revoke",
+        "Revoke this share? A link stops working at once; an upload request's later "
+        "uploads are discarded.",
+    )
 
     def reload(self) -> None:
         """Read the active shares off the GUI thread."""
@@ -138,19 +142,6 @@ class SharesView(TaskDialog):
             )
         else:
             self._copy(result.url, "Link copied to the clipboard.")
-
-    def ask_revoke(self) -> QMessageBox | None:
-        """Ask whether to revoke the selected share (non-blocking); returns the box."""
-        share = self.table.selected_share()
-        if share is None:
-            return None
-        share_id = share.id
-        return self._confirm_revoke(
-            "Revoke",
-            "Revoke this share? A link stops working at once; an upload request's later "
-            "uploads are discarded.",
-            lambda: self.revoke(share_id),
-        )
 
     def revoke(self, share_id: int) -> None:
         """Revoke ``share_id`` off the GUI thread, then list again."""
