@@ -14,6 +14,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
@@ -60,8 +61,19 @@ def remote(vault: Vault, spec: RemoteSpec, aws_chain: None) -> Vault:
     return vault
 
 
+D = TypeVar("D", ShareDialog, UploadRequestDialog, SharesView)
+
+
 def _idle(qtbot: QtBot, dialog: ShareDialog | UploadRequestDialog | SharesView) -> None:
     qtbot.waitUntil(lambda: not dialog.busy, timeout=15_000)
+
+
+def _opened(qtbot: QtBot, dialog: D) -> D:
+    """``dialog`` opened, its first load done."""
+    qtbot.addWidget(dialog)
+    dialog.open()
+    _idle(qtbot, dialog)
+    return dialog
 
 
 def _click_revoke(qtbot: QtBot, box: QMessageBox | None) -> None:
@@ -74,10 +86,7 @@ def test_without_a_remote_it_explains_and_offers_settings(
     qtbot: QtBot, vault: Vault, tasks: TaskManager, tmp_path: Path
 ) -> None:
     file_id = add_file(vault, tmp_path, "a.bin", DATA)
-    dialog = ShareDialog(vault, tasks, file_id=file_id)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    _idle(qtbot, dialog)
+    dialog = _opened(qtbot, ShareDialog(vault, tasks, file_id=file_id))
     assert dialog.needs_remote
     with qtbot.waitSignal(dialog.settings_requested, timeout=2000):
         qtbot.mouseClick(dialog.settings_button, Qt.MouseButton.LeftButton)
@@ -95,10 +104,7 @@ def test_share_a_file_copy_and_revoke(
     newer = tmp_path / "newer.bin"
     newer.write_bytes(DATA)
     assert remote.add_version(file_id, newer).ok
-    dialog = ShareDialog(remote, tasks, file_id=file_id)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    _idle(qtbot, dialog)
+    dialog = _opened(qtbot, ShareDialog(remote, tasks, file_id=file_id))
     assert not dialog.needs_remote
     assert dialog.windowTitle() == "Share “Holiday.bin”"
     assert dialog.version_combo.count() == 2
@@ -150,10 +156,7 @@ def test_share_a_folder_as_a_zip(
     folder = remote.makedirs("/Album/Inside")
     top = remote.resolve_folder("/Album")
     add_file(remote, tmp_path, "x.bin", DATA, folder)
-    dialog = ShareDialog(remote, tasks, folder_id=top)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    _idle(qtbot, dialog)
+    dialog = _opened(qtbot, ShareDialog(remote, tasks, folder_id=top))
     assert dialog.as_zip.isChecked() and "zip" in dialog.how_text.text()
     assert not dialog.version_combo.isVisibleTo(dialog)
     dialog.per_file.setChecked(True)
@@ -171,10 +174,7 @@ def test_upload_request_dialog(
     qtbot: QtBot, remote: Vault, tasks: TaskManager, tmp_path: Path
 ) -> None:
     folder = remote.makedirs("/Inbox")
-    dialog = UploadRequestDialog(remote, tasks, folder)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    _idle(qtbot, dialog)
+    dialog = _opened(qtbot, UploadRequestDialog(remote, tasks, folder))
     assert dialog.heading.text() == "Let someone send files into /Inbox"
     assert not dialog.save_html.isEnabled()
     dialog.max_size.setValue(2)
@@ -211,10 +211,7 @@ def test_the_shared_view(qtbot: QtBot, remote: Vault, tasks: TaskManager, tmp_pa
     a = add_file(remote, tmp_path, "a.bin", DATA)
     first = remote.share_file(a, note="one")
     remote.create_upload_request(remote.root_id, note="drop")
-    view = SharesView(remote, tasks)
-    qtbot.addWidget(view)
-    view.open()
-    _idle(qtbot, view)
+    view = _opened(qtbot, SharesView(remote, tasks))
     assert view.table.topLevelItemCount() == 2
     row = next(
         view.table.topLevelItem(i)
@@ -248,10 +245,7 @@ def test_errors_are_shown_not_raised(
     qtbot: QtBot, remote: Vault, tasks: TaskManager, tmp_path: Path
 ) -> None:
     file_id = add_file(remote, tmp_path, "a.bin", DATA)
-    dialog = ShareDialog(remote, tasks, file_id=file_id)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    _idle(qtbot, dialog)
+    dialog = _opened(qtbot, ShareDialog(remote, tasks, file_id=file_id))
     remote.delete_file(file_id)  # gone meanwhile
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.last_box is not None, timeout=15_000)
@@ -264,10 +258,7 @@ def test_enter_in_the_note_creates_the_link(
     qtbot: QtBot, remote: Vault, tasks: TaskManager, tmp_path: Path
 ) -> None:
     file_id = add_file(remote, tmp_path, "a.bin", DATA)
-    dialog = ShareDialog(remote, tasks, file_id=file_id)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    _idle(qtbot, dialog)
+    dialog = _opened(qtbot, ShareDialog(remote, tasks, file_id=file_id))
     for widget in (dialog.version_combo, dialog.expiry, dialog.note, dialog.create_button):
         assert widget.focusPolicy() & Qt.FocusPolicy.TabFocus
         assert widget.accessibleName() or widget.text()
