@@ -523,30 +523,41 @@ def test_widget_selection_and_new_folder(
     assert vault.resolve_folder("/Photos/Trips") == tree.currentIndex().data(TreeRole.FOLDER_ID)
 
 
+def _editor(tree: FolderTree) -> QLineEdit:
+    """The name editor open in ``tree``."""
+    (editor,) = [e for e in tree.viewport().findChildren(QLineEdit) if e.isVisible()]
+    return editor
+
+
+def _refused_inline(qtbot: QtBot, tree: FolderTree, index: QModelIndex, name: str) -> QLineEdit:
+    """Type ``name`` for ``index`` in place (F2, Return), have it refused, and return
+    the editor that opens again."""
+    tree.setCurrentIndex(index)
+    tree.setFocus()
+    qtbot.keyClick(tree, Qt.Key.Key_F2)  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
+    editor = _editor(tree)
+    editor.selectAll()
+    qtbot.keyClicks(editor, name)  # type: ignore[no-untyped-call]
+    with qtbot.waitSignal(tree.tree_model.rename_failed, timeout=WAIT):
+        qtbot.keyClick(editor, Qt.Key.Key_Return)  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
+    return _editor(tree)
+
+
 def test_widget_shows_refused_name(qtbot: QtBot, model: FolderTreeModel, vault: Vault) -> None:
     vault.mkdir(vault.root_id, "Photos")
     tree = _tree(qtbot, model)
     vault_index = model.place_index(NodeKind.VAULT)
     qtbot.waitUntil(lambda: _names(model, vault_index) == ["Photos"], timeout=WAIT)
     photos = _child(model, vault_index, "Photos")
-    tree.setCurrentIndex(photos)
-    tree.setFocus()
-    qtbot.keyClick(tree, Qt.Key.Key_F2)  # type: ignore[no-untyped-call]
-    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
-    editor = tree.viewport().findChild(QLineEdit)
-    assert editor is not None
-    editor.selectAll()
-    qtbot.keyClicks(editor, "a:b")  # type: ignore[no-untyped-call]
-    with qtbot.waitSignal(model.rename_failed, timeout=WAIT):
-        qtbot.keyClick(editor, Qt.Key.Key_Return)  # type: ignore[no-untyped-call]
+    again = _refused_inline(qtbot, tree, photos, "a:b")
     assert tree.last_error == "A name cannot contain :."
     # The editor opens again on the same folder with the refused name, to correct it.
-    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
-    again = [e for e in tree.viewport().findChildren(QLineEdit) if e.isVisible()]
-    assert [e.text() for e in again] == ["a:b"]
+    assert again.text() == "a:b"
     assert _names(model, vault_index) == ["Photos"]
     assert vault.resolve_folder("/Photos")
-    qtbot.keyClick(again[0], Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
+    qtbot.keyClick(again, Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
     assert _names(model, vault_index) == ["Photos"]
 
 
@@ -637,19 +648,10 @@ def test_tag_menu_new_rename_recolour_delete(
     qtbot.waitUntil(lambda: len(changes) == 1, timeout=WAIT)
 
     # Rename inline (F2), and a refused name keeps the old one.
-    tree.setCurrentIndex(holidays)
-    tree.setFocus()
-    qtbot.keyClick(tree, Qt.Key.Key_F2)  # type: ignore[no-untyped-call]
-    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
-    editor = tree.viewport().findChild(QLineEdit)
-    assert editor is not None
-    editor.selectAll()
-    qtbot.keyClicks(editor, "FAMILY")  # type: ignore[no-untyped-call]
-    with qtbot.waitSignal(model.rename_failed, timeout=WAIT):
-        qtbot.keyClick(editor, Qt.Key.Key_Return)  # type: ignore[no-untyped-call]
+    again = _refused_inline(qtbot, tree, holidays, "FAMILY")
     assert "already a tag" in tree.last_error
-    qtbot.waitUntil(lambda: tree.state() == QAbstractItemView.State.EditingState, timeout=WAIT)
-    qtbot.keyClick(tree.viewport().findChild(QLineEdit), Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
+    assert again.text() == "FAMILY"
+    qtbot.keyClick(again, Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
     holidays = _child(model, tags_index, "Holidays")
     assert model.setData(holidays, "Trips")
     qtbot.waitUntil(lambda: "Trips" in _names(model, tags_index), timeout=WAIT)
