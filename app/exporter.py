@@ -102,12 +102,16 @@ class ExportOps(SpaceOps):
             file = self._file(session, file_id, live=False)
             blob_hash = self._version(session, file, version).blob_hash
             name = file.name
-        destination = Path(destination)
+        return self._export_blob(blob_hash, Path(destination), name)
+
+    def _export_blob(self, blob_hash: str, directory: Path, name: str) -> Path:
+        """Write a blob into ``directory`` (made if need be) as ``name``, or the next
+        free name ("name (2).ext") if it is taken; the path written."""
         try:
-            destination.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"Cannot create {destination}: {exc.strerror or exc}.") from exc
-        target = _free_path(destination, name)
+            raise StorageError(f"Cannot create {directory}: {exc.strerror or exc}.") from exc
+        target = _free_path(directory, name)
         self._write_blob(blob_hash, target)
         return target
 

@@ -46,8 +46,7 @@ from sqlalchemy.orm import Session
 from app import kinds, search_index
 from app.catalog.models import Blob, File, Share, VaultSetting, Version
 from app.core import VaultBase, now
-from app.errors import NotFound, Refused, StorageError, VaultError
-from app.exporter import _free_path  # the export's own "keep both" naming
+from app.errors import NotFound, Refused, VaultError
 from app.extract import Extractor
 from app.naming import split_extension
 from app.rows import Changes, VersionInfo
@@ -436,14 +435,7 @@ class VersionOps(_Base):
             local_state = session.scalar(select(Blob.local_state).where(Blob.hash == blob_hash))
         if local_state == "evicted" and store is not None:
             self.fetch(blob_hash, store, name=name)
-        target_dir = Path(directory)
-        try:
-            target_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"Cannot create {target_dir}: {exc.strerror or exc}.") from exc
-        target = _free_path(target_dir, name)
-        self._write_blob(blob_hash, target)
-        return target
+        return self._export_blob(blob_hash, Path(directory), name)
 
     def set_version_note(self, version_id: int, note: str) -> VersionChange:
         """Set (or with "" clear) a version's change note. Raises :class:`NotFound`."""
