@@ -26,6 +26,7 @@ from app.credentials import NoRemote, open_remote
 from app.errors import VaultError
 from app.logs import log_file
 from app.space import SpaceReport
+from ui.confirm import ask_before
 from ui.folder_picker import FolderPicker
 from ui.folder_tree import ITEMS_MIME, decode_items, items_mime_data, local_paths
 from ui.item_model import Item
@@ -813,25 +814,9 @@ class FileActions(QObject):
 
         The box is :attr:`last_box` until it closes; Cancel is the default button.
         """
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            title,
-            question,
-            QMessageBox.StandardButton.Cancel,
-            self.window,
+        self.last_box = ask_before(
+            self.window, title, question, "This cannot be undone.", title, go
         )
-        box.setInformativeText("This cannot be undone.")
-        yes = box.addButton(title, QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-
-        def answered() -> None:
-            if box.clickedButton() is yes:
-                go()
-            box.deleteLater()
-
-        box.finished.connect(lambda _r: answered())
-        box.open()
-        self.last_box = box
 
     # -- dragging out --------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ from app.naming import name_key, problems
 from app.rows import Changes, TagChanges
 from app.tags import PALETTE, tag_problems
 from app.vault import Vault
+from ui.confirm import ask_before
 from ui.name_editor import NameEditorDelegate
 from ui.resources import icon as resource_icon
 from ui.tag_chips import swatch_icon
@@ -1261,27 +1262,18 @@ class FolderTree(QTreeView):
         self._model.tag_usage(tag_id, lambda count: self._confirm_delete(tag_id, name, count))
 
     def _confirm_delete(self, tag_id: int, name: str, count: int) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        files = "1 file" if count == 1 else f"{count:,} files"
+        self.last_dialog = ask_before(
+            self,
             "Delete Tag",
             f"Delete the tag “{name}”?",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        files = "1 file" if count == 1 else f"{count:,} files"
-        box.setInformativeText(
             f"It is taken off {files}; the files themselves stay."
             if count
-            else "No file carries it."
+            else "No file carries it.",
+            "Delete",
+            lambda: self._model.delete_tag(tag_id),
+            QMessageBox.Icon.Question,
         )
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(
-            lambda button: self._model.delete_tag(tag_id) if button is delete else None
-        )
-        self.last_dialog = box
-        box.open()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         index = self.indexAt(event.pos())

@@ -93,6 +93,7 @@ from app.versions import (
     PruneReport,
     RetentionPolicy,
 )
+from ui.confirm import ask_before
 from ui.formatting import human_size
 from ui.tasks import Task, TaskManager
 
@@ -1105,29 +1106,21 @@ class SettingsDialog(QDialog):
             self._set_pruning(False, describe_prune(report))
             return
         self._set_pruning(False, "")
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        box = ask_before(
+            self,
             "Remove old versions",
             describe_prune(report),
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setInformativeText(
             f"{policy.describe()}. The choice is saved too. Removed versions cannot be "
-            "brought back."
+            "brought back.",
+            "Remove Old Versions",
+            lambda: self._prune(policy),
         )
-        yes = box.addButton("Remove Old Versions", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def answered() -> None:
-            self.prune_box = None
-            if box.clickedButton() is yes:
-                self._prune(policy)
-
-        box.finished.connect(lambda _result: answered())
         self.prune_box = box
-        box.open()
+
+        def closed(_result: int) -> None:
+            self.prune_box = None
+
+        box.finished.connect(closed)
 
     def _prune(self, policy: RetentionPolicy) -> None:  # the user said yes
         self._set_pruning(True, "Removing old versions…")

@@ -61,6 +61,7 @@ from app.sharing import (
     UploadRequest,
 )
 from app.vault import Vault
+from ui.confirm import ask_before
 from ui.formatting import format_time, human_size
 from ui.tasks import TaskManager
 
@@ -181,18 +182,16 @@ class TaskDialog(QDialog):
             return None
         share_id = share.id
         title, question = self.revoke_question
-        box = QMessageBox(
-            QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Cancel, self
+        self.last_box = ask_before(
+            self,
+            title,
+            question,
+            "",
+            "Revoke",
+            lambda: self.revoke(share_id),
+            QMessageBox.Icon.Question,
         )
-        confirm = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(
-            lambda button: self.revoke(share_id) if button is confirm else None
-        )
-        box.open()
-        self.last_box = box
-        return box
+        return self.last_box
 
     def _run(
         self, fn: Callable[[], Any], done: Callable[[Any], None], what: str, message: str = ""

@@ -57,6 +57,7 @@ from app.errors import BlobMissing, VaultError
 from app.rows import Changes, FileInfo, VersionInfo
 from app.vault import Vault
 from app.versions import VersionChange
+from ui.confirm import ask_before
 from ui.formatting import format_time, human_duration, human_size
 from ui.tasks import Task, TaskManager
 from ui.thumbnails import ThumbnailProvider
@@ -707,29 +708,17 @@ class VersionsDialog(QDialog):
             self.last_box = box
             box.open()
             return box
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        version_id = version.id
+        self.last_box = ask_before(
+            self,
             "Delete Version",
             f"Delete version {version.number} of {name}?",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setInformativeText(
             f"Created {format_time(version.created_at)}, {human_size(version.size)}. "
-            "This cannot be undone."
+            "This cannot be undone.",
+            "Delete Version",
+            lambda: self.delete_version(version_id),
         )
-        yes = box.addButton("Delete Version", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def answered() -> None:
-            if box.clickedButton() is yes:
-                self.delete_version(version.id)
-
-        box.finished.connect(lambda _result: answered())
-        self.last_box = box
-        box.open()
-        return box
+        return self.last_box
 
     def delete_version(self, version_id: int) -> None:
         """Delete a version (off the GUI thread); the vault refuses the current one."""
