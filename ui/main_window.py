@@ -70,6 +70,7 @@ from ui.navigation import SOURCE_TITLES, Breadcrumb, History
 from ui.preview_pane import PreviewPane
 from ui.resources import icon
 from ui.sync_status import SyncStatus
+from ui.tag_chips import chips_width
 from ui.tasks import TaskManager
 from ui.thumbnails import ThumbnailProvider
 from ui.transfers import Transfer, TransferKind, TransferManager, TransfersPanel
@@ -209,15 +210,19 @@ class MainWindow(QMainWindow):
             Column.KIND: ["Document", "Folder", "Image", "Video", "Audio", "Other"],
             Column.SIZE: ["999.9 MB", "999 bytes"],
             Column.MODIFIED: [format_time(datetime(2000, 12, 28, 20, 58))],
-            # Chips are wider than the names: room for two short ones.
-            Column.TAGS: ["Family  ·  Holiday  ·  "],
             Column.SYNC: [*SYNC_WORDS.values(), SYNC_MISSING],
             Column.MATCH: ["description: " + "n" * 30],
         }
-        padding = 6 + 12 + 2 * metrics.averageCharWidth()  # the style sheet's, and air
-        for column, texts in samples.items():
+        padding = 6 + 2 * metrics.averageCharWidth()  # the cell's text margins, and air
+        widths = {
+            column: max(metrics.horizontalAdvance(t) for t in texts)
+            for column, texts in samples.items()
+        }
+        # Room for the chips of two usual tags and a "+N" for the rest.
+        widths[Column.TAGS] = chips_width(self.view.font(), ["Family", "Italy 2023"], more=9)
+        for column, width in widths.items():
             title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            width = max(metrics.horizontalAdvance(t) for t in [*texts, title + "  ▾"])
+            width = max(width, metrics.horizontalAdvance(title + "  ▾"))
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width + padding)
         # Where a search hit came from is what a result is read for: next to its name.

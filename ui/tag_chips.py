@@ -70,6 +70,13 @@ def chip_width(metrics: QFontMetrics, name: str) -> int:
     return metrics.horizontalAdvance(name) + metrics.height()
 
 
+def chips_width(font: QFont, names: Sequence[str], more: int = 0) -> int:
+    """The width :func:`paint_chips` needs to show ``names`` followed by "+``more``"."""
+    metrics = QFontMetrics(chip_font(font))
+    width = sum(chip_width(metrics, name) + CHIP_SPACING for name in names)
+    return width + (metrics.horizontalAdvance(f"+{more}") if more else 0)
+
+
 def paint_chip(painter: QPainter, rect: QRect, name: str, color: str) -> None:
     """One chip: a rounded rectangle in the tag's colour with its name."""
     fill = chip_color(color)
@@ -103,12 +110,12 @@ def paint_chips(
     metrics = QFontMetrics(small)
     height = min(rect.height(), metrics.height() + 4)
     top = rect.top() + (rect.height() - height) // 2
-    x = rect.left()
+    x, end = rect.left(), rect.left() + rect.width()  # (rect.right() is the last pixel in)
     shown = 0
     for i, name in enumerate(names):
         width = chip_width(metrics, name)
         rest = len(names) - i - 1
-        room = rect.right() - x
+        room = end - x
         if rest:
             room -= metrics.horizontalAdvance(f"+{rest}") + CHIP_SPACING
         if width > room:
@@ -132,7 +139,7 @@ def paint_chips(
     if shown < len(names):
         painter.setPen(more_color or QColor(FALLBACK_COLOR))
         painter.drawText(
-            QRect(x, top, max(rect.right() - x, 0), height),
+            QRect(x, top, max(end - x, 0), height),
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
             f"+{len(names) - shown}",
         )

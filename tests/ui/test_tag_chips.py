@@ -18,7 +18,14 @@ from app.vault import Vault
 from ui.item_model import Column, ItemModel, ItemRole
 from ui.item_views import GridView, ListView
 from ui.preview_pane import PreviewPane
-from ui.tag_chips import TagChipRow, chip_color, paint_chips, paint_dots, text_color_on
+from ui.tag_chips import (
+    TagChipRow,
+    chip_color,
+    chips_width,
+    paint_chips,
+    paint_dots,
+    text_color_on,
+)
 from ui.tasks import TaskManager
 
 WAIT = 10_000
@@ -99,6 +106,21 @@ def test_paint_chips_and_dots() -> None:
     paint_dots(painter, QRect(0, 0, 40, 12), [RED, BLUE, ""])
     painter.end()
     assert _has(dots, RED) and _has(dots, BLUE)
+
+
+def test_chips_width_is_what_the_chips_need() -> None:
+    names, more = ["Family", "Italy 2023"], ["Work"] * 9
+    for rest in (0, len(more)):
+        width = chips_width(QFont(), names, rest)
+        shown = []
+        for room in (width, width - 8):
+            image = _image(width, 24)
+            painter = QPainter(image)
+            shown.append(
+                paint_chips(painter, QRect(0, 0, room, 24), names + more[:rest], [RED], QFont())
+            )
+            painter.end()
+        assert shown == [2, 1], rest  # both in full (then "+9"), or one and "+N"
 
 
 def test_colours_and_contrast() -> None:
