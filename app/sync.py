@@ -12,8 +12,10 @@
    does not get to, because the sync stops, go back to ``pending``); a
    multipart upload id is written to the row as soon as it exists.
    A batch of at least :data:`LIST_FROM` blobs first lists the bucket once
-   (:meth:`~storage.s3.S3BlobStore.absent`): the blobs it lacks are sent
-   without the HEAD that otherwise asks whether the bucket has them already.
+   (:meth:`~storage.s3.S3BlobStore.listed_from`), unless the page listed for
+   an earlier batch reaches past its last hash: the blobs the page does not
+   show are sent without the HEAD that otherwise asks whether the bucket has
+   them already.
    Success: ``completed``, written for all the blobs finished meanwhile in one
    transaction every :data:`COMPLETE_INTERVAL` seconds by the thread running the
    sync (a crash before leaves them ``uploading``: the next sync finds them in
@@ -58,7 +60,7 @@ from app.core import FileLock, VaultBase
 from app.errors import VaultError
 from storage.errors import ChecksumMismatch, RemoteError, SourceError, StoreError
 from storage.retry import with_retries
-from storage.s3 import S3BlobStore, translate_error
+from storage.s3 import ListedBlobs, S3BlobStore, translate_error
 
 log = logging.getLogger(__name__)
 
@@ -499,6 +501,7 @@ class Syncer:
                 flush()
 
         after = ""
+        listed: ListedBlobs | None = None  # the last listing page, while it reaches
         # Batches submitted and not yet waited for: the next batch is selected,
         # claimed, listed and queued while the one before it uploads, so the
         # workers never wait for this thread between batches.
@@ -518,10 +521,14 @@ class Syncer:
                     after = batch[-1].hash
                     claimed = self._claim([r.hash for r in batch])
                     batch = [r for r in batch if r.hash in claimed]
-                    # Absent per one listing: no HEAD before (a small file's PUT costs the
+                    # Absent per the listing: no HEAD before (a small file's PUT costs the
                     # service about what that HEAD does); the others are asked one by one.
                     hashes = [r.hash for r in batch]
-                    absent = self.store.absent(hashes) if len(batch) >= LIST_FROM else set()
+                    if hashes and (listed is None or not listed.covers(hashes[-1])):
+                        listed = (
+                            self.store.listed_from(hashes[0]) if len(hashes) >= LIST_FROM else None
+                        )
+                    absent = listed.absent(hashes) if listed else set()
                     queued.append(
                         [
                             pool.submit(one, r.hash, r.size, r.upload_id, r.hash in absent)

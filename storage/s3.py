@@ -86,6 +86,7 @@ MAX_PARTS = 10_000  # S3's most parts in one upload
 CHUNK = MiB
 IN_MEMORY = 8 * MiB  # single PUTs up to this size are read into memory once
 GET_PIECE = CHUNK  # the most read from a GET's body at once
+LIST_PAGE = 1000  # keys per listing page (S3's maximum)
 # Each part of a multipart upload carries a CRC32 (as the AWS SDKs' default does):
 # it guards the part on the wire at a fraction of the service's cost for a
 # SHA-256, while the blob's own SHA-256 is checked here as the file is read.
@@ -221,6 +222,30 @@ class _RemoteReader(io.RawIOBase):
         if not self.closed:
             self._body.close()
         super().close()
+
+
+@dataclass(frozen=True)
+class ListedBlobs:
+    """What one listing page showed: the blobs the bucket held from ``start`` to
+    ``end`` (both included; ``end`` None: the page was the last one).
+
+    It answers for every hash in that range, and keeps answering while a sync
+    goes on through the hashes in order (a sync into an empty bucket lists
+    once). It may have aged by then: a blob another computer has added since is
+    sent again (the same bytes under the same key, so nothing changes), and one
+    removed since is still asked about first, as every blob the page shows.
+    """
+
+    start: str
+    end: str | None
+    held: frozenset[str]
+
+    def covers(self, blob_hash: str) -> bool:
+        return self.start <= blob_hash and (self.end is None or blob_hash <= self.end)
+
+    def absent(self, hashes: Sequence[str]) -> set[str]:
+        """Of ``hashes``, those the page covers and does not show."""
+        return {h for h in hashes if self.covers(h) and h not in self.held}
 
 
 @dataclass(frozen=True)
@@ -480,7 +505,7 @@ class S3BlobStore:
         the previous call (parts already there on resume count too); nothing is
         reported when the upload is skipped.
 
-        ``absent`` True says the caller has just seen (:meth:`absent`) that the
+        ``absent`` True says the caller has seen (:meth:`listed_from`) that the
         bucket does not hold the blob: the HEAD before is skipped, and a single
         PUT whose answer echoes the SHA-256 it carried (which the service
         verified against the bytes) needs no HEAD after it either; without the
@@ -598,22 +623,15 @@ class S3BlobStore:
             )
         return bool(echo)
 
-    def absent(self, hashes: Sequence[str]) -> set[str]:
-        """Of ``hashes``, those that one listing shows the bucket does not hold.
+    def listed_from(self, blob_hash: str) -> ListedBlobs | None:
+        """One listing page (:data:`LIST_PAGE` keys at most) of the blobs from ``blob_hash`` on.
 
-        A single ListObjectsV2 page (at most 1,000 keys) from the smallest hash
-        on: a hash beyond what that page covers is left out (unknown), as is
-        every hash the bucket lists, whatever its size. Never raises: when the
-        listing fails the answer is empty, so callers ask per blob as usual.
-        One listing costs the service about what a few HEADs do, so it pays
-        for itself only when asking about many blobs at once.
+        Never raises: None when the listing fails, so callers ask per blob as
+        usual. One listing costs the service about what a few HEADs do, so it pays
+        for itself only when it answers for many blobs at once.
         """
-        if not hashes:
-            return set()
-        ordered = sorted(hashes)
         # Keys sort as their hashes do (``<prefix>/blobs/ab/<hash>``); start just
-        # before the smallest one.
-        start = self.key(ordered[0])[:-1]
+        # before this one.
         try:
             page = self._call(
                 "list the bucket",
@@ -621,20 +639,19 @@ class S3BlobStore:
                     self.client.list_objects_v2,
                     Bucket=self._bucket,
                     Prefix=self._prefix,
-                    StartAfter=start,
-                    MaxKeys=1000,
+                    StartAfter=self.key(blob_hash)[:-1],
+                    MaxKeys=LIST_PAGE,
                 ),
             )
             listed = [str(item["Key"]) for item in page.get("Contents", [])]
         except (StoreError, KeyError, TypeError):
-            return set()
-        held = {k.rsplit("/", 1)[-1] for k in listed}
-        if page.get("IsTruncated"):
-            if not listed:
-                return set()
-            last = listed[-1]
-            return {h for h in ordered if h not in held and self.key(h) <= last}
-        return {h for h in ordered if h not in held}
+            return None
+        held = frozenset(k.rsplit("/", 1)[-1] for k in listed)
+        if not page.get("IsTruncated"):
+            return ListedBlobs(blob_hash, None, held)
+        if not listed:
+            return None
+        return ListedBlobs(blob_hash, listed[-1].rsplit("/", 1)[-1], held)
 
     def _part_size(self, size: int) -> int:
         needed = -(-size // MAX_PARTS)

@@ -29,6 +29,7 @@ from app.core import FileLock
 from app.remote import RemoteConfig, save_remote
 from app.sync import SyncBusy, Syncer, SyncProgress
 from app.vault import Vault
+from storage import s3 as s3_module
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
 from tests.helpers.buckets import blob_rows, object_keys
@@ -159,6 +160,38 @@ def test_blob_already_in_bucket_is_not_sent(
     puts = [p["Key"] for name, p in requests.calls if name == "PutObject"]
     assert puts == [store.key(r.hash) for r in blob_rows(vault) if r.hash != first.hash]
     assert all(r.remote_state == "completed" for r in blob_rows(vault))
+
+
+def test_a_listing_answers_for_the_batches_it_reaches(
+    remote_vault: Vault, spec: RemoteSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches go through the hashes in order, and a listing page answers for every
+    batch up to its last key: where it stops, a batch lists anew from its first hash.
+    What a page shows is asked about (a HEAD), and what it does not show is sent
+    without asking."""
+    vault = remote_vault
+    _import(vault, tmp_path, small=40, big=False)
+    monkeypatch.setattr(sync_module, "BATCH", 8)
+    monkeypatch.setattr(sync_module, "LIST_FROM", 2)
+    monkeypatch.setattr(s3_module, "LIST_PAGE", 5)
+    rows = blob_rows(vault)
+    store = _store(spec)
+    there = rows[20:26]  # another computer sent these already
+    for row in there:
+        store.put(row.hash, vault.blobs.path(row.hash), row.size)
+    requests = Requests(store.client)
+
+    report = Syncer(vault, store, audit=False).run(snapshot=False)
+
+    assert report.ok and report.uploaded == 34 and report.already_present == 6, report
+    names = requests.names()
+    # The first page (from rows[0]) ends at rows[24]: batches 1-3 of 8 use it; batch 4
+    # (rows 24-31) lists from rows[24], a last page that batch 5 uses too.
+    assert names.count("ListObjectsV2") == 2
+    heads = [p["Key"] for name, p in requests.calls if name == "HeadObject"]
+    assert sorted(heads) == sorted(store.key(r.hash) for r in there)
+    sent = {p["Key"] for name, p in requests.calls if name == "PutObject"}
+    assert sent == {store.key(r.hash) for r in rows if r not in there}
 
 
 def _crashed_upload(
