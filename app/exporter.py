@@ -8,9 +8,10 @@ exported silently. Names taken in the destination keep both (``a (2).jpg``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from app.search_index import tag_names
 from app.space import SpaceOps
 from storage.errors import BlobNotFound, StoreError
 from storage.local import CHUNK
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,6 +117,38 @@ class ExportOps(SpaceOps):
         target = _free_path(directory, name)
         self._write_blob(blob_hash, target)
         return target
+
+    def drag_links(self, files: Sequence[tuple[int, str, str]]) -> list[Path]:
+        """Links to files' content under their own names, for a drag to the file manager.
+
+        ``files`` are (file id, name, blob hash) of files whose content is here.
+        Each gets ``<cache>/drag/<file id>/<name>``: a hard link to its blob, or a
+        symbolic one where the file system refuses, so the file manager copies
+        real names without a byte being copied first. The previous drag's links
+        are removed. A file that cannot be linked is left out (and logged).
+        """
+        base = self.paths.cache / "drag"
+        for old in base.glob("*/*") if base.exists() else []:
+            old.unlink(missing_ok=True)
+        links: list[Path] = []
+        for file_id, name, blob_hash in files:
+            target = base / str(file_id) / name
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = self.blobs.path(blob_hash)
+                try:
+                    os.link(source, target)
+                except FileExistsError:
+                    pass
+                except FileNotFoundError:
+                    raise  # the content is not here: a symbolic link would point nowhere
+                except OSError:  # a file system without hard links, or across devices
+                    os.symlink(source, target)
+            except OSError as exc:
+                log.warning("cannot prepare %s for dragging out: %s", name, exc)
+                continue
+            links.append(target)
+        return links
 
     def export_folder(
         self,

@@ -13,7 +13,6 @@ asking again brings the open one forward).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -820,41 +819,31 @@ class FileActions(QObject):
 
     # -- dragging out --------------------------------------------------------------------------
 
-    def drag_out_urls(self, items: list[Item]) -> list[QUrl]:
-        """Local files for a drag to the file manager: each file's content linked under
-        its own name in the cache, so the file manager copies real names. Files only in
-        the bucket are left out (Export… fetches them)."""
+    def prepare_drag_out(self, items: list[Item], then: Callable[[list[QUrl]], None]) -> None:
+        """Local files for a drag to the file manager, made off the GUI thread; then
+        ``then(urls)`` here. Each file's content is linked under its own name in the
+        cache (:meth:`~app.vault.Vault.drag_links`), so the file manager copies real
+        names. Folders and files only in the bucket are left out (Export… fetches
+        them), as is everything past :data:`DRAG_OUT_LIMIT` files."""
         w = self.window
         files = [i for i in items if not i.is_folder and i.blob_hash and i.sync != "Only in bucket"]
-        if not files or len(files) > DRAG_OUT_LIMIT:
-            return []
-        base = w.vault.paths.cache / "drag"
-        urls: list[QUrl] = []
-        for old in base.glob("*/*") if base.exists() else []:
-            old.unlink(missing_ok=True)  # the previous drag's links
-        for item in files:
-            assert item.blob_hash is not None
-            folder = base / str(item.id)
-            target = folder / item.name
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                source = w.vault.blobs.path(item.blob_hash)
-                try:
-                    os.link(source, target)
-                except OSError:
-                    os.symlink(source, target)
-            except FileExistsError:
-                pass
-            except OSError as exc:
-                log.warning("cannot prepare %s for dragging out: %s", item.name, exc)
-                continue
-            urls.append(QUrl.fromLocalFile(str(target)))
-        skipped = len([i for i in items if not i.is_folder]) - len(urls)
-        if skipped or any(i.is_folder for i in items):
+        if len(files) < len(items):
             w.notify(
                 "Folders and files only in the bucket are not dragged out; use Export… for them."
             )
-        return urls
+        if not files or len(files) > DRAG_OUT_LIMIT:
+            then([])
+            return
+        wanted = [(i.id, i.name, str(i.blob_hash)) for i in files]
+
+        def done(links: list[Path]) -> None:
+            then([QUrl.fromLocalFile(str(link)) for link in links])
+
+        def failed(exc: BaseException) -> None:
+            log.warning("cannot prepare a drag: %s", exc)
+            then([])
+
+        w.tasks.run(lambda: w.vault.drag_links(wanted), done, failed, name="prepare a drag")
 
     # -- settings -----------------------------------------------------------------------------
 

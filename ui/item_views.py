@@ -37,6 +37,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QFontMetrics,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPalette,
@@ -45,6 +46,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHeaderView,
     QListView,
     QStyle,
@@ -102,12 +104,14 @@ class _ItemViewBehaviour(_ViewBase):
 
     placeholder_text: str
     drop_requested: SignalInstance
-    # Local files for dragging items out to the file manager (set by the window).
-    export_urls: Callable[[list[Item]], list[QUrl]] | None
+    # Makes local files for dragging items out to the file manager, then calls back
+    # with their URLs (set by the window).
+    prepare_drag_out: Callable[[list[Item], Callable[[list[QUrl]], None]], None] | None
 
     def _setup_items(self) -> None:
         self.placeholder_text = ""
-        self.export_urls = None
+        self.prepare_drag_out = None
+        self._drag_pending = False
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
@@ -244,17 +248,37 @@ class _ItemViewBehaviour(_ViewBase):
         if any(i.trash_entry_id is not None for i in items):
             return
         data = model.mimeData(indexes)
-        urls_of = getattr(self, "export_urls", None)
-        if urls_of is not None:
-            urls = urls_of(items)
-            if urls:
-                data.setUrls(urls)
-        drag = QDrag(self)
-        drag.setMimeData(data)
         first = items[0]
         icon = kind_icon("folder" if first.is_folder else first.kind)
-        drag.setPixmap(icon.pixmap(QSize(48, 48)))
-        drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+
+        def drag(urls: list[QUrl]) -> None:
+            # The links are made on a worker: the drag starts once they exist, if the
+            # button is still held (let go meanwhile, it was a click after all).
+            self._drag_pending = False
+            if not self.drag_button_held():
+                return
+            if urls:
+                data.setUrls(urls)
+            drag = QDrag(self)
+            drag.setMimeData(data)
+            drag.setPixmap(icon.pixmap(QSize(48, 48)))
+            drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+
+        if self.prepare_drag_out is None:
+            drag([])
+        else:
+            self._drag_pending = True
+            self.prepare_drag_out(items, drag)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_pending and event.buttons() != Qt.MouseButton.NoButton:
+            event.accept()  # the drag has begun: moving must not select rows meanwhile
+            return
+        super().mouseMoveEvent(event)
+
+    @staticmethod
+    def drag_button_held() -> bool:
+        return bool(QApplication.mouseButtons() & Qt.MouseButton.LeftButton)
 
 
 class NameDelegate(NameEditorDelegate):

@@ -395,7 +395,7 @@ class MainWindow(QMainWindow):
         for view in (self.grid, self.view):
             view.drop_requested.connect(self._on_view_drop)
             view.doubleClicked.connect(self._activate)
-            view.export_urls = self.file_actions.drag_out_urls
+            view.prepare_drag_out = self.file_actions.prepare_drag_out
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             view.customContextMenuRequested.connect(
                 lambda pos, v=view: self.file_actions.show_context_menu(v, pos)

@@ -203,3 +203,26 @@ def test_export_into_an_unusable_destination(vault: Vault, source: Path, tmp_pat
     blocker.write_text("x")
     with pytest.raises(StorageError, match="Cannot create"):
         vault.export_file(vault.require_file("/Album/notes.txt"), blocker / "sub")
+
+
+def test_drag_links_carry_names_and_content(vault: Vault, source: Path) -> None:
+    """A drag out links each file's content under its name; the next drag's links
+    replace the previous ones, and a file whose content is gone is left out."""
+    vault.import_paths([source])
+    picked = []
+    for rel in ("cover.bin", "days/monday.txt"):
+        info = vault.file_info(vault.require_file(f"/Album/{rel}"))
+        picked.append((info.id, info.name, info.version.blob_hash, source / rel))
+
+    links = vault.drag_links([(i, n, h) for i, n, h, _ in picked])
+
+    assert [link.name for link in links] == ["cover.bin", "monday.txt"]
+    for link, (_, _, _, original) in zip(links, picked, strict=True):
+        assert link.read_bytes() == original.read_bytes()
+        assert link.is_relative_to(vault.paths.cache)
+
+    file_id, name, blob_hash, _ = picked[1]
+    gone = "0" * 64  # no such blob: nothing to link
+    again = vault.drag_links([(file_id, name, blob_hash), (999, "ghost.txt", gone)])
+    assert [link.name for link in again] == ["monday.txt"]
+    assert not links[0].exists()  # the previous drag's link is gone

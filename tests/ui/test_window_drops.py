@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication
 from pytestqt.qtbot import QtBot
 
@@ -430,3 +430,91 @@ def test_panel_shows_the_progress_of_an_import(
     assert not panel.cancel_button.isEnabled()
     listed(qtbot, window)
     qtbot.waitUntil(lambda: names(window.model) == ["Letters"], timeout=WAIT)
+
+
+# -- drags out ---------------------------------------------------------------------------
+
+
+def test_a_drag_out_carries_files_linked_off_the_gui_thread(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dragging files to the file manager: their content is linked under their names
+    on a worker, and the drag starts then, carrying those files as URLs beside the
+    window's own items; a folder stays out. Let go before: a click, no drag."""
+    outside = tmp_path / "outside"
+    (outside / "Sub").mkdir(parents=True)
+    (outside / "a.txt").write_bytes(b"alpha")
+    (outside / "b.txt").write_bytes(b"beta")
+    vault.import_paths([outside / "a.txt", outside / "b.txt", outside / "Sub"], vault.root_id)
+    window = open_window(qtbot, vault)
+    window.set_view_mode(LIST)
+    view = window.current_view()
+    assert names(window.model) == ["Sub", "a.txt", "b.txt"]
+    dragged: list[QMimeData] = []
+
+    def record(drag: QDrag, *_: Any) -> Qt.DropAction:
+        dragged.append(drag.mimeData())
+        return Qt.DropAction.IgnoreAction
+
+    held: list[bool] = []
+    monkeypatch.setattr(QDrag, "exec", record)
+    monkeypatch.setattr(type(view), "drag_button_held", staticmethod(lambda: held.pop(0)))
+    view.selectAll()
+
+    held.append(True)
+    view.startDrag(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
+    qtbot.waitUntil(lambda: len(dragged) == 1, timeout=WAIT)
+    files = {Path(url.toLocalFile()).name: Path(url.toLocalFile()) for url in dragged[0].urls()}
+    assert sorted(files) == ["a.txt", "b.txt"]
+    assert files["a.txt"].read_bytes() == b"alpha" and files["b.txt"].read_bytes() == b"beta"
+    assert dragged[0].hasFormat("application/x-mediavault-items")  # moves inside still work
+
+    held.append(False)
+    view.startDrag(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
+    qtbot.waitUntil(lambda: not held, timeout=WAIT)  # the button was asked about
+    assert len(dragged) == 1
+
+
+def test_moving_while_a_drag_is_prepared_keeps_the_selection(
+    qtbot: QtBot, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the drag's start and its links being ready, the pointer moving over
+    other rows with the button down must not select them (as a drag-select would)."""
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(name)
+    vault.import_paths([tmp_path / n for n in ("a.txt", "b.txt", "c.txt")], vault.root_id)
+    window = open_window(qtbot, vault)
+    window.set_view_mode(LIST)
+    view = window.current_view()
+    assert isinstance(view, QAbstractItemView)
+    waiting: list[Any] = []
+    view.prepare_drag_out = lambda _items, then: waiting.append(then)
+    dragged: list[QDrag] = []
+    monkeypatch.setattr(QDrag, "exec", lambda drag, *_: dragged.append(drag))
+    monkeypatch.setattr(type(view), "drag_button_held", staticmethod(lambda: True))
+
+    def mouse(kind: QEvent.Type, row: int, dx: int = 0) -> None:
+        at = QPointF(view.visualRect(window.model.index(row, 0)).center()) + QPointF(dx, 0)
+        held = (
+            Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+        )
+        event = QMouseEvent(
+            kind,
+            at,
+            view.viewport().mapToGlobal(at),
+            held,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(view.viewport(), event)
+
+    mouse(QEvent.Type.MouseButtonPress, 0)
+    mouse(QEvent.Type.MouseMove, 0, 2)
+    mouse(QEvent.Type.MouseMove, 1)  # past the drag distance: the drag begins
+    assert len(waiting) == 1 and not dragged
+    mouse(QEvent.Type.MouseMove, 2)
+    mouse(QEvent.Type.MouseMove, 2, 5)
+    assert [i.row() for i in view.selectionModel().selectedRows()] == [0]
+
+    waiting[0]([])
+    assert len(dragged) == 1
