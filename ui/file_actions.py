@@ -819,29 +819,41 @@ class FileActions(QObject):
 
     # -- dragging out --------------------------------------------------------------------------
 
-    def prepare_drag_out(self, items: list[Item], then: Callable[[list[QUrl]], None]) -> None:
+    def prepare_drag_out(self, items: list[Item], then: Callable[[list[QUrl]], bool]) -> None:
         """Local files for a drag to the file manager, made off the GUI thread; then
-        ``then(urls)`` here. Each file's content is linked under its own name in the
-        cache (:meth:`~app.vault.Vault.drag_links`), so the file manager copies real
-        names. Folders and files only in the bucket are left out (Export… fetches
-        them), as is everything past :data:`DRAG_OUT_LIMIT` files."""
+        ``then(urls)`` here, which drags and says whether the drop was in another
+        application. Each file's content is linked under its own name in the cache
+        (:meth:`~app.vault.Vault.drag_links`), so the file manager copies real names.
+        Folders and files only in the bucket are left out (Export… fetches them), as
+        is everything past :data:`DRAG_OUT_LIMIT` files: a drop outside says so."""
         w = self.window
         files = [i for i in items if not i.is_folder and i.blob_hash and i.sync != "Only in bucket"]
-        if len(files) < len(items):
+        too_many = len(files) > DRAG_OUT_LIMIT
+        if too_many:
+            files = []
+
+        def drag(urls: list[QUrl]) -> None:
+            if not then(urls) or len(urls) == len(items):
+                return
             w.notify(
-                "Folders and files only in the bucket are not dragged out; use Export… for them."
+                f"At most {DRAG_OUT_LIMIT:,} files are dragged out of the window at once;"
+                " use Export… for more."
+                if too_many
+                else "Folders and files only in the bucket are not dragged out of the window;"
+                " use Export… for them."
             )
-        if not files or len(files) > DRAG_OUT_LIMIT:
-            then([])
+
+        if not files:
+            drag([])
             return
         wanted = [(i.id, i.name, str(i.blob_hash)) for i in files]
 
         def done(links: list[Path]) -> None:
-            then([QUrl.fromLocalFile(str(link)) for link in links])
+            drag([QUrl.fromLocalFile(str(link)) for link in links])
 
         def failed(exc: BaseException) -> None:
             log.warning("cannot prepare a drag: %s", exc)
-            then([])
+            drag([])
 
         w.tasks.run(lambda: w.vault.drag_links(wanted), done, failed, name="prepare a drag")
 

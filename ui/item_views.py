@@ -105,8 +105,9 @@ class _ItemViewBehaviour(_ViewBase):
     placeholder_text: str
     drop_requested: SignalInstance
     # Makes local files for dragging items out to the file manager, then calls back
-    # with their URLs (set by the window).
-    prepare_drag_out: Callable[[list[Item], Callable[[list[QUrl]], None]], None] | None
+    # with their URLs; the callback says whether the drop was in another application
+    # (set by the window).
+    prepare_drag_out: Callable[[list[Item], Callable[[list[QUrl]], bool]], None] | None
 
     def _setup_items(self) -> None:
         self.placeholder_text = ""
@@ -251,18 +252,20 @@ class _ItemViewBehaviour(_ViewBase):
         first = items[0]
         icon = kind_icon("folder" if first.is_folder else first.kind)
 
-        def drag(urls: list[QUrl]) -> None:
+        def drag(urls: list[QUrl]) -> bool:
+            """Drag; True if it was dropped in another application."""
             # The links are made on a worker: the drag starts once they exist, if the
             # button is still held (let go meanwhile, it was a click after all).
             self._drag_pending = False
             if not self.drag_button_held():
-                return
+                return False
             if urls:
                 data.setUrls(urls)
             drag = QDrag(self)
             drag.setMimeData(data)
             drag.setPixmap(icon.pixmap(QSize(48, 48)))
-            drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+            done = drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+            return done != Qt.DropAction.IgnoreAction and drag.target() is None
 
         if self.prepare_drag_out is None:
             drag([])

@@ -451,10 +451,11 @@ def test_a_drag_out_carries_files_linked_off_the_gui_thread(
     view = window.current_view()
     assert names(window.model) == ["Sub", "a.txt", "b.txt"]
     dragged: list[QMimeData] = []
+    answer = [Qt.DropAction.IgnoreAction]  # what the drop target did
 
     def record(drag: QDrag, *_: Any) -> Qt.DropAction:
         dragged.append(drag.mimeData())
-        return Qt.DropAction.IgnoreAction
+        return answer[0]
 
     held: list[bool] = []
     monkeypatch.setattr(QDrag, "exec", record)
@@ -468,11 +469,19 @@ def test_a_drag_out_carries_files_linked_off_the_gui_thread(
     assert sorted(files) == ["a.txt", "b.txt"]
     assert files["a.txt"].read_bytes() == b"alpha" and files["b.txt"].read_bytes() == b"beta"
     assert dragged[0].hasFormat("application/x-mediavault-items")  # moves inside still work
+    assert "not dragged out" not in window.statusBar().currentMessage()  # the drag was cancelled
+
+    # Dropped in another application (no target in this one): the folder's absence is told.
+    answer[0] = Qt.DropAction.CopyAction
+    held.append(True)
+    view.startDrag(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
+    qtbot.waitUntil(lambda: len(dragged) == 2, timeout=WAIT)
+    assert "Folders" in window.statusBar().currentMessage()
 
     held.append(False)
     view.startDrag(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
     qtbot.waitUntil(lambda: not held, timeout=WAIT)  # the button was asked about
-    assert len(dragged) == 1
+    assert len(dragged) == 2
 
 
 def test_moving_while_a_drag_is_prepared_keeps_the_selection(
