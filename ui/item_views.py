@@ -261,11 +261,11 @@ class _ItemViewBehaviour(_ViewBase):
                 return False
             if urls:
                 data.setUrls(urls)
-            drag = QDrag(self)
-            drag.setMimeData(data)
-            drag.setPixmap(icon.pixmap(QSize(48, 48)))
-            done = drag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
-            return done != Qt.DropAction.IgnoreAction and drag.target() is None
+            qdrag = QDrag(self)
+            qdrag.setMimeData(data)
+            qdrag.setPixmap(icon.pixmap(QSize(48, 48)))
+            done = qdrag.exec(actions | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+            return done != Qt.DropAction.IgnoreAction and qdrag.target() is None
 
         if self.prepare_drag_out is None:
             drag([])
