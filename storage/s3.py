@@ -594,9 +594,8 @@ class S3BlobStore:
         """One checksummed PUT; True if the answer echoes the checksum sent.
 
         A file up to :data:`IN_MEMORY` bytes is read once into memory, hashed
-        and sent from there (botocore's SigV4 payload hash over plain http then
-        hashes those bytes instead of reading the file again in 1 MiB pieces);
-        a bigger one is hashed while read, then streamed from the file. An echo
+        and sent from there; a bigger one is hashed while read, then streamed
+        from the file. An echo
         of another checksum (the service stored other bytes) is a
         :class:`RemoteError`.
         """

@@ -119,7 +119,12 @@ def make_client(
         user_agent=USER_AGENT,
         region_name=spec.region or None,
         signature_version="s3v4",
-        s3={"addressing_style": spec.addressing_style},
+        # Bodies are guarded by the checksum header each upload carries (SHA-256 for
+        # a single PUT, CRC32 per part) and that header is signed, so the payload
+        # itself is not hashed again for the signature: botocore does the same over
+        # https; over http it would hash every byte once more (a second of CPU per
+        # GiB). rclone sends unsigned payloads to every provider but AWS.
+        s3={"addressing_style": spec.addressing_style, "payload_signing_enabled": False},
         retries={"total_max_attempts": 1, "mode": "standard"},
         max_pool_connections=max_pool,
         connect_timeout=connect_timeout,

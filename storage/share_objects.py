@@ -156,7 +156,13 @@ class ShareBucket:
         :class:`SourceError` when ``handle`` cannot be read.
         """
         reader = _HashingReader(handle)
-        extra = {"ContentType": content_type, "ContentDisposition": content_disposition(file_name)}
+        extra = {
+            "ContentType": content_type,
+            "ContentDisposition": content_disposition(file_name),
+            # Every PUT and part carries a checksum the service verifies: payloads
+            # are not signed (see make_client).
+            "ChecksumAlgorithm": "CRC32",
+        }
 
         def upload() -> None:
             self.store.client.upload_fileobj(

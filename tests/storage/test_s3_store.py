@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from storage.errors import BlobNotFound, ChecksumMismatch, RemoteError
 from storage.retry import classify, with_retries
 from storage.s3 import MiB, S3BlobStore, _part_checksum, translate_error
 from storage.s3_client import Credentials, RemoteSpec, make_client
+from storage.share_objects import ShareBucket
 from tests.conftest import spec_for
 from tests.s3server import S3Endpoint, down_url, moto_checks_keys
 
@@ -128,6 +130,37 @@ def test_multipart_round_trip(
     assert target.read_bytes() == data
     with store.open(digest, offset=5 * MiB - 3, length=6) as handle:
         assert handle.read() == data[5 * MiB - 3 : 5 * MiB + 3]
+
+
+def test_upload_bodies_carry_a_signed_checksum_instead_of_a_payload_hash(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    """Over plain http too, every body goes with a checksum header the service
+    verifies, and that header is part of the signature: the body itself is not
+    hashed a second time for the signature."""
+    store = _multipart_store(spec, s3_credentials)
+    log = RequestLog(store.client)
+    small, small_hash = _file(tmp_path, b"small", "small.bin")
+    big_data = os.urandom(6 * MiB)
+    big, big_hash = _file(tmp_path, big_data, "big.bin")
+    store.put(small_hash, small, small.stat().st_size)
+    store.put(big_hash, big, len(big_data))
+    ShareBucket(store).put_file(
+        "shares/t/a.bin", io.BytesIO(b"shared"), content_type="text/plain", file_name="a.bin"
+    )
+    bodies = [h for op, _, h in log.entries if op in ("PutObject", "UploadPart")]
+    assert [op for op, _, _ in log.entries if op in ("PutObject", "UploadPart")] == [
+        "PutObject",
+        "UploadPart",
+        "UploadPart",
+        "PutObject",
+    ]
+    for headers in bodies:
+        assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+        (checksum,) = [name for name in headers if name.startswith("x-amz-checksum-")]
+        signed = headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+        assert checksum in signed
+    assert store.stat(big_hash) == len(big_data)
 
 
 @pytest.mark.parametrize("budget", [1, 2])
