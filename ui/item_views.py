@@ -59,6 +59,7 @@ from ui.folder_tree import ITEMS_MIME, decode_items, local_paths, show_tip_by
 from ui.item_model import Column, Item, ItemModel, ItemRole
 from ui.name_editor import NameEditorDelegate
 from ui.resources import checkerboard, kind_icon
+from ui.snippet_delegate import SnippetDelegate
 from ui.tag_chips import TagChipsDelegate, chip_font, paint_chips, paint_dots
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -321,6 +322,7 @@ class ListView(_ItemViewBehaviour, QTableView):
         self.setItemDelegateForColumn(
             Column.TAGS, TagChipsDelegate(ItemRole.TAG_NAMES, ItemRole.TAG_COLORS, self)
         )
+        self.setItemDelegateForColumn(Column.MATCH, SnippetDelegate(self))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setShowGrid(False)
         self.setAlternatingRowColors(True)
@@ -347,12 +349,20 @@ class ListView(_ItemViewBehaviour, QTableView):
             for c in range(header.count())
             if c != Column.NAME and not header.isSectionHidden(c)
         )
-        floor = self.fontMetrics().averageCharWidth() * NAME_MIN_CHARS
+        floor = self.name_floor()
         if self.viewport().width() - others >= floor:
             header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
         elif header.sectionResizeMode(Column.NAME) == QHeaderView.ResizeMode.Stretch:
             header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(Column.NAME, floor)
+
+    def name_floor(self) -> int:
+        """The Name column's narrowest width: :data:`NAME_MIN_CHARS` average characters
+        beside the file's icon, with the cell's margins."""
+        icon = self.iconSize().width()
+        if icon <= 0:
+            icon = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self)
+        return self.fontMetrics().averageCharWidth() * NAME_MIN_CHARS + icon + 12
 
     def _other_column_resized(self, column: int, _old: int, _new: int) -> None:
         if column != Column.NAME:  # also when one is hidden or shown (Found in)

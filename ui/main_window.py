@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
             Column.SIZE: ["999.9 MB", "999 bytes"],
             Column.MODIFIED: [format_time(datetime(2000, 12, 28, 20, 58))],
             Column.SYNC: [*SYNC_WORDS.values(), SYNC_MISSING],
-            Column.MATCH: ["description: " + "n" * 30],
+            Column.MATCH: ["content: " + "n" * 24],  # the match stays in sight (snippet_delegate)
         }
         padding = 6 + 2 * metrics.averageCharWidth()  # the cell's text margins, and air
         widths = {

@@ -559,7 +559,8 @@ def test_list_columns_fit_the_window(qtbot: QtBot, vault: Vault, tmp_path: Path)
             text = str(window.model.index(row, column).data())
             assert metrics.horizontalAdvance(text) + 18 <= header.sectionSize(column), text
     # Wide: Name takes what the others leave. Narrow: it keeps a readable width.
-    floor = metrics.averageCharWidth() * NAME_MIN_CHARS
+    floor = view.name_floor()
+    assert floor >= metrics.averageCharWidth() * NAME_MIN_CHARS + 16  # the icon too
     window.resize(1440, 600)
     window.splitter.setSizes([200, 940, 300])
     qtbot.waitUntil(lambda: header.length() == view.viewport().width())
