@@ -514,17 +514,27 @@ def _rows(figs: Figures, rate: Callable[[float], str], goal: str) -> list[Row]:
                 ratio >= 1.0,
             )
         )
-    for direction, data in (("upload", figs.up), ("download", figs.down)):
-        cpu = {
-            tool: f"{median([r.client for r in v]):.2f} / {median([r.server for r in v]):.2f} "
+    rows += _figure_rows(
+        figs,
+        "CPU seconds, client / server (wall)",
+        lambda v: (
+            f"{median([r.client for r in v]):.2f} / {median([r.server for r in v]):.2f} "
             f"({median([r.wall for r in v]):.2f})"
-            for tool, v in data.items()
-        }
+        ),
+    )
+    return rows
+
+
+def _figure_rows(figs: Figures, what: str, show: Callable[[list[Timing]], str]) -> list[Row]:
+    """A row per direction showing ``what`` of each tool's runs, ours next to the peers'."""
+    rows = []
+    for direction, data in (("upload", figs.up), ("download", figs.down)):
+        shown = {tool: show(runs) for tool, runs in data.items()}
         rows.append(
             Row(
-                f"{direction}: CPU seconds, client / server (wall)",
-                cpu["ours"],
-                f"AWS CLI {cpu['aws']}; rclone {cpu['rclone']}",
+                f"{direction}: {what}",
+                shown["ours"],
+                f"AWS CLI {shown['aws']}; rclone {shown['rclone']}",
                 "",
                 "",
                 None,
@@ -536,24 +546,14 @@ def _rows(figs: Figures, rate: Callable[[float], str], goal: str) -> list[Row]:
 def _server_rows(figs: Figures, n: int) -> list[Row]:
     """How busy each tool kept the server, and the rate its requests would allow if the
     server did nothing else (files per server CPU-second)."""
-    rows = []
-    for direction, data in (("upload", figs.up), ("download", figs.down)):
-        shown = {
-            tool: f"{median([r.server / r.wall for r in v]):.0%} busy, "
+    return _figure_rows(
+        figs,
+        "server busy / files per server CPU-second",
+        lambda v: (
+            f"{median([r.server / r.wall for r in v]):.0%} busy, "
             f"{median([n / r.server for r in v]):,.0f} files/s"
-            for tool, v in data.items()
-        }
-        rows.append(
-            Row(
-                f"{direction}: server busy / files per server CPU-second",
-                shown["ours"],
-                f"AWS CLI {shown['aws']}; rclone {shown['rclone']}",
-                "",
-                "",
-                None,
-            )
-        )
-    return rows
+        ),
+    )
 
 
 SERVER_NOTE = (
