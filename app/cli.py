@@ -326,7 +326,8 @@ class _CancelOnSigint:
 
     A clean stop lets the import commit what it staged and discard the rest,
     rather than unwinding from the middle of a batch. Outside the main thread
-    (signal handlers cannot be set there) it does nothing.
+    (signal handlers cannot be set there), or when the process was started to
+    ignore Ctrl-C (``nohup``, a script's background job), it does nothing.
     """
 
     def __init__(self, cancel: threading.Event) -> None:
@@ -341,6 +342,8 @@ class _CancelOnSigint:
         print(f"\n{PROG}: stopping… (Ctrl-C again to abort)", file=sys.stderr)
 
     def __enter__(self) -> _CancelOnSigint:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return self
         try:
             self.previous = signal.signal(signal.SIGINT, self._handle)
             self.installed = True

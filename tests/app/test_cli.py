@@ -231,12 +231,30 @@ def test_import_cancelled_exits_130(
 
 def test_first_ctrl_c_cancels_the_second_interrupts() -> None:
     cancel = threading.Event()
-    with cli._CancelOnSigint(cancel):
-        os.kill(os.getpid(), signal.SIGINT)
-        assert cancel.is_set()
-        with pytest.raises(KeyboardInterrupt):
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with cli._CancelOnSigint(cancel):
             os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert cancel.is_set()
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_stays_ignored_where_the_process_ignores_it() -> None:
+    """Under nohup, or as a script's background job, Ctrl-C is meant not to stop it."""
+    cancel = threading.Event()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with cli._CancelOnSigint(cancel):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not cancel.is_set()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_import_progress_bar_when_forced(run: Runner, src: Path) -> None:
