@@ -595,9 +595,8 @@ class S3BlobStore:
 
         A file up to :data:`IN_MEMORY` bytes is read once into memory, hashed
         and sent from there; a bigger one is hashed while read, then streamed
-        from the file. An echo
-        of another checksum (the service stored other bytes) is a
-        :class:`RemoteError`.
+        from the file. An echo of another checksum (the service stored other
+        bytes) is a :class:`RemoteError`.
         """
         body: BinaryIO | bytes = handle
         if size <= IN_MEMORY:
