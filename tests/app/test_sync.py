@@ -33,6 +33,7 @@ from storage import s3 as s3_module
 from storage.s3 import S3BlobStore
 from storage.s3_client import RemoteSpec
 from tests.helpers.buckets import blob_rows, object_keys
+from tests.helpers.requests_log import RequestLog
 from tests.s3server import down_url
 
 MiB = 1 << 20
@@ -46,20 +47,6 @@ def _store(spec: RemoteSpec) -> S3BlobStore:
     return S3BlobStore(
         spec, None, multipart_threshold=5 * MiB, part_size=5 * MiB, sleep=lambda _: None
     )
-
-
-class Requests:
-    """The operations a client sent (name, params), recorded from its event hooks."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        client.meta.events.register("before-parameter-build.s3", self._record)
-
-    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append((model.name, dict(params)))
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
 
 
 def _import(vault: Vault, tmp_path: Path, small: int = 30, big: bool = True) -> None:
@@ -108,10 +95,10 @@ def test_sync_uploads_every_blob_then_nothing(
 
     # A second sync has nothing to upload.
     store = _store(spec)
-    requests = Requests(store.client)
+    requests = RequestLog(store.client)
     again = Syncer(vault, store).run(snapshot=False)
     assert again.ok and again.uploaded == 0 and again.already_present == 0
-    assert not {"PutObject", "UploadPart", "HeadObject"} & set(requests.names())
+    assert not {"PutObject", "UploadPart", "HeadObject"} & set(requests.ops())
 
 
 def test_blobs_pruned_behind_our_back_are_sent_again(
@@ -128,20 +115,20 @@ def test_blobs_pruned_behind_our_back_are_sent_again(
     monkeypatch.setattr(sync_module, "AUDIT_PAGE", 3)
 
     store = _store(spec)
-    requests = Requests(store.client)
+    requests = RequestLog(store.client)
     report = Syncer(vault, store).run(snapshot=False)
 
     assert report.ok and report.lost_remote == len(pruned) == report.uploaded, report
-    sent = {p["Key"] for name, p in requests.calls if name == "PutObject"}
+    sent = set(requests.keys("PutObject"))
     assert sent == {store.key(h) for h in pruned}
     keys = {k.rsplit("/", 1)[1] for k in object_keys(raw, spec.bucket, "vault/blobs/")}
     assert keys == set(hashes)
 
     # Without the audit, the next sync does not list the bucket at all.
     quiet = _store(spec)
-    listed = Requests(quiet.client)
+    listed = RequestLog(quiet.client)
     assert Syncer(vault, quiet, audit=False).run(snapshot=False).ok
-    assert "ListObjectsV2" not in listed.names()
+    assert "ListObjectsV2" not in listed.ops()
 
 
 def test_blob_already_in_bucket_is_not_sent(
@@ -152,12 +139,12 @@ def test_blob_already_in_bucket_is_not_sent(
     first = blob_rows(vault)[0]
     store = _store(spec)
     store.put(first.hash, vault.blobs.path(first.hash), first.size)
-    requests = Requests(store.client)
+    requests = RequestLog(store.client)
 
     report = Syncer(vault, store).run(snapshot=False)
 
     assert report.ok and report.already_present == 1 and report.uploaded == 1
-    puts = [p["Key"] for name, p in requests.calls if name == "PutObject"]
+    puts = requests.keys("PutObject")
     assert puts == [store.key(r.hash) for r in blob_rows(vault) if r.hash != first.hash]
     assert all(r.remote_state == "completed" for r in blob_rows(vault))
 
@@ -179,18 +166,18 @@ def test_a_listing_answers_for_the_batches_it_reaches(
     there = rows[20:26]  # another computer sent these already
     for row in there:
         store.put(row.hash, vault.blobs.path(row.hash), row.size)
-    requests = Requests(store.client)
+    requests = RequestLog(store.client)
 
     report = Syncer(vault, store, audit=False).run(snapshot=False)
 
     assert report.ok and report.uploaded == 34 and report.already_present == 6, report
-    names = requests.names()
+    names = requests.ops()
     # The first page (from rows[0]) ends at rows[24]: batches 1-3 of 8 use it; batch 4
     # (rows 24-31) lists from rows[24], a last page that batch 5 uses too.
     assert names.count("ListObjectsV2") == 2
-    heads = [p["Key"] for name, p in requests.calls if name == "HeadObject"]
+    heads = requests.keys("HeadObject")
     assert sorted(heads) == sorted(store.key(r.hash) for r in there)
-    sent = {p["Key"] for name, p in requests.calls if name == "PutObject"}
+    sent = set(requests.keys("PutObject"))
     assert sent == {store.key(r.hash) for r in rows if r not in there}
 
 
@@ -238,15 +225,15 @@ def test_interrupted_multipart_upload_resumes(
     store = _store(spec)
     key = store.key(blob.hash)
     _crashed_upload(vault, raw, spec.bucket, key, blob, algorithm)
-    requests = Requests(store.client)
+    requests = RequestLog(store.client)
 
     report = Syncer(vault, store).run(snapshot=False)
 
     assert report.ok and report.uploaded == 1
-    parts = [p["PartNumber"] for name, p in requests.calls if name == "UploadPart"]
+    parts = requests.parts_sent()
     assert parts == [2]
-    assert "CreateMultipartUpload" not in requests.names()
-    assert "ListParts" in requests.names()
+    assert "CreateMultipartUpload" not in requests.ops()
+    assert "ListParts" in requests.ops()
     (after,) = blob_rows(vault)
     assert after.remote_state == "completed" and after.upload_id is None
     body = raw.get_object(Bucket=spec.bucket, Key=key)["Body"].read()

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, SSLError
 
 from storage.errors import BlobNotFound, ChecksumMismatch, RemoteError
@@ -24,31 +24,8 @@ from storage.s3 import MiB, S3BlobStore, _part_checksum, translate_error
 from storage.s3_client import Credentials, RemoteSpec, make_client
 from storage.share_objects import ShareBucket
 from tests.conftest import spec_for
+from tests.helpers.requests_log import RequestLog
 from tests.s3server import S3Endpoint, down_url, moto_checks_keys
-
-
-class RequestLog:
-    """Every request a client sends: (operation, query parameters, headers)."""
-
-    def __init__(self, client: Any) -> None:
-        self.entries: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
-        client.meta.events.register("before-send.s3.*", self._record)
-
-    def _record(self, request: Any, event_name: str, **_: Any) -> None:
-        query = parse_qs(urlparse(request.url).query)
-        headers = {
-            k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
-        }
-        self.entries.append((event_name.rsplit(".", 1)[-1], query, headers))
-
-    def ops(self) -> list[str]:
-        return [op for op, _, _ in self.entries]
-
-    def parts_sent(self) -> list[int]:
-        return [int(q["partNumber"][0]) for op, q, _ in self.entries if op == "UploadPart"]
-
-    def clear(self) -> None:
-        self.entries.clear()
 
 
 def _file(tmp_path: Path, data: bytes, name: str = "source.bin") -> tuple[Path, str]:
@@ -70,7 +47,7 @@ def test_single_put_sends_the_checksum(store: S3BlobStore, tmp_path: Path) -> No
     path, digest = _file(tmp_path, b"checksummed")
     log = RequestLog(store.client)
     store.put(digest, path, path.stat().st_size)
-    (put,) = [headers for op, _, headers in log.entries if op == "PutObject"]
+    (put,) = log.headers("PutObject")
     assert put["x-amz-checksum-sha256"] == base64.b64encode(bytes.fromhex(digest)).decode()
     assert "expect" not in put  # a small body is sent without waiting for "100 Continue"
     assert log.ops() == ["HeadObject", "PutObject", "HeadObject"]
@@ -117,7 +94,7 @@ def test_multipart_round_trip(
     store.put(digest, path, len(data), progress=seen.append, on_upload_id=ids.append)
     assert len(ids) == 1
     assert log.parts_sent() == [1, 2, 3]
-    sent = [h for op, _, h in log.entries if op == "UploadPart"]
+    sent = log.headers("UploadPart")
     pieces = [data[: 5 * MiB], data[5 * MiB : 10 * MiB], data[10 * MiB :]]
     assert [h["x-amz-checksum-crc32"] for h in sent] == [
         _part_checksum("CRC32", piece) for piece in pieces
@@ -140,22 +117,155 @@ def test_upload_bodies_carry_a_signed_checksum_instead_of_a_payload_hash(
     hashed a second time for the signature."""
     store = _multipart_store(spec, s3_credentials)
     log = RequestLog(store.client)
-    small, small_hash = _file(tmp_path, b"small", "small.bin")
+    for name in ("small.bin", "direct.bin"):  # the second goes through DirectPut
+        small, small_hash = _file(tmp_path, name.encode(), name)
+        store.put(small_hash, small, small.stat().st_size)
     big_data = os.urandom(6 * MiB)
     big, big_hash = _file(tmp_path, big_data, "big.bin")
-    store.put(small_hash, small, small.stat().st_size)
     store.put(big_hash, big, len(big_data))
     ShareBucket(store).put_file(
         "shares/t/a.bin", io.BytesIO(b"shared"), content_type="text/plain", file_name="a.bin"
     )
-    bodies = [(op, h) for op, _, h in log.entries if op in ("PutObject", "UploadPart")]
-    assert [op for op, _ in bodies] == ["PutObject", "UploadPart", "UploadPart", "PutObject"]
+    bodies = [(s.op, s.headers) for s in log.sent if s.op in ("PutObject", "UploadPart")]
+    assert [op for op, _ in bodies] == [
+        "PutObject",
+        "PutObject",
+        "UploadPart",
+        "UploadPart",
+        "PutObject",
+    ]
     for _, headers in bodies:
         assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
         (checksum,) = [name for name in headers if name.startswith("x-amz-checksum-")]
         signed = headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
         assert checksum in signed
     assert store.stat(big_hash) == len(big_data)
+
+
+def _botocore_puts(client: Any) -> list[str]:
+    """Keys of the PutObjects that go through botocore's whole pipeline from now on."""
+    keys: list[str] = []
+    client.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: keys.append(params["Key"])
+    )
+    return keys
+
+
+def test_small_puts_after_the_first_go_direct_with_the_same_request(
+    spec: RemoteSpec, s3_credentials: Credentials, raw_client: Any, tmp_path: Path
+) -> None:
+    """botocore sends a store's first small PUT; the next ones skip its pipeline but
+    carry the same headers, signed the same way, and arrive whole and checksummed."""
+    store = S3BlobStore(spec, s3_credentials)
+    log = RequestLog(store.client)
+    through_botocore = _botocore_puts(store.client)
+    files = [_file(tmp_path, f"file {i} ".encode() * (i + 1), f"f{i}.txt") for i in range(4)]
+    for path, digest in files:
+        store.put(digest, path, path.stat().st_size)
+
+    assert log.keys("PutObject") == [store.key(digest) for _, digest in files]
+    assert through_botocore == [store.key(files[0][1])]
+    first, *direct = log.headers("PutObject")
+    pipeline_only = {"amz-sdk-invocation-id", "amz-sdk-request"}
+    for headers in direct:
+        assert set(headers) == set(first) - pipeline_only
+        assert headers["user-agent"] == first["user-agent"]
+        assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+        signed = headers["authorization"].split("SignedHeaders=")[1].split(",")[0]
+        assert signed == first["authorization"].split("SignedHeaders=")[1].split(",")[0]
+    for path, digest in files:
+        answer = raw_client.get_object(Bucket=spec.bucket, Key=store.key(digest))
+        assert answer["Body"].read() == path.read_bytes()
+        head = raw_client.head_object(
+            Bucket=spec.bucket, Key=store.key(digest), ChecksumMode="ENABLED"
+        )
+        assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(digest)).decode()
+
+
+def test_a_direct_put_fails_as_botocore_would(
+    spec: RemoteSpec, s3_credentials: Credentials, raw_client: Any, tmp_path: Path
+) -> None:
+    """An error answer to a direct PUT is botocore's own exception, so it is retried
+    or reported the same way: here, the bucket deleted behind the store's back."""
+    store = S3BlobStore(spec, s3_credentials, attempts=1)
+    path, digest = _file(tmp_path, b"first")
+    store.put(digest, path, path.stat().st_size)
+    raw_client.delete_object(Bucket=spec.bucket, Key=store.key(digest))
+    raw_client.delete_bucket(Bucket=spec.bucket)
+    through_botocore = _botocore_puts(store.client)
+    try:
+        later, later_digest = _file(tmp_path, b"second", "later.bin")
+        with pytest.raises(RemoteError) as info:
+            store.put(later_digest, later, later.stat().st_size, absent=True)
+        assert info.value.kind == "no-bucket" and "NoSuchBucket" in str(info.value)
+        assert isinstance(info.value.__cause__, store.client.exceptions.NoSuchBucket)
+        assert through_botocore == []
+    finally:
+        raw_client.create_bucket(Bucket=spec.bucket)  # for the fixture's cleanup
+
+
+class _Answer:
+    """A raw HTTP body for a canned botocore answer."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, *_: Any, **__: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+def test_a_redirected_direct_put_is_sent_again_by_botocore(
+    store: S3BlobStore, tmp_path: Path
+) -> None:
+    """A service that answers a direct PUT with a redirect (a bucket in another
+    region) gets it again from botocore, which follows redirects; the next PUTs go
+    direct again to where botocore's went."""
+    log = RequestLog(store.client)
+    through_botocore = _botocore_puts(store.client)
+    redirected: list[str] = []
+
+    def redirect_once(request: Any, **_: Any) -> AWSResponse | None:
+        if redirected or "amz-sdk-invocation-id" in request.headers:
+            return None  # only the first direct request
+        redirected.append(request.url)
+        body = (
+            b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>PermanentRedirect</Code>"
+            b"<Message>Use the bucket's own endpoint.</Message></Error>"
+        )
+        return AWSResponse(request.url, 301, {"x-amz-bucket-region": "us-east-1"}, _Answer(body))
+
+    store.client.meta.events.register("before-send.s3.PutObject", redirect_once)
+    files = [_file(tmp_path, f"moved {i}".encode(), f"m{i}.txt") for i in range(4)]
+    for path, digest in files:
+        store.put(digest, path, path.stat().st_size)
+        assert store.stat(digest) == path.stat().st_size
+
+    keys = [store.key(digest) for _, digest in files]
+    assert len(redirected) == 1
+    assert log.keys("PutObject") == [keys[0], keys[1], keys[1], keys[2], keys[3]]
+    assert through_botocore == [keys[0], keys[1]]
+
+
+def test_a_direct_put_is_retried_after_a_dropped_connection(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    sleeps: list[float] = []
+    store = S3BlobStore(spec, s3_credentials, sleep=sleeps.append)
+    path, digest = _file(tmp_path, b"through botocore")
+    store.put(digest, path, path.stat().st_size)
+    failures = iter([ConnectionResetError("reset by peer")])
+
+    def flaky(**_: Any) -> None:
+        exc = next(failures, None)
+        if exc is not None:
+            raise exc
+
+    store.client.meta.events.register("before-send.s3.PutObject", flaky)
+    through_botocore = _botocore_puts(store.client)
+    path, digest = _file(tmp_path, b"direct, second time lucky", "direct.bin")
+    store.put(digest, path, path.stat().st_size)
+    assert len(sleeps) == 1 and through_botocore == []
+    assert store.stat(digest) == path.stat().st_size
 
 
 @pytest.mark.parametrize("budget", [1, 2])
