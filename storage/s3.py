@@ -16,7 +16,7 @@ Uploads are idempotent and resumable (STYLE.md §4):
   conforming service verifies (a mismatch is refused with BadDigest); after a
   store's first, bodies under 2 MiB skip botocore's request pipeline
   (:mod:`storage.s3_direct`: the same request, signed and sent by botocore's
-  own parts, at two thirds of the client's CPU);
+  own parts, at two thirds of the client's CPU), as do whole-object GETs;
 * large files go up in 16 MiB parts, each with its own CRC32, up to
   ``part_concurrency`` of them in flight at once (the service works on one
   while the next is read, hashed and sent), and at most ``parts_in_memory``
@@ -82,7 +82,7 @@ from storage.errors import (
 )
 from storage.retry import classify, with_retries
 from storage.s3_client import CONTINUE_FROM, Credentials, RemoteSpec, make_client
-from storage.s3_direct import DirectPut
+from storage.s3_direct import DirectRequests
 
 MiB = 1 << 20
 MIN_PART = 5 * MiB  # S3's smallest part, except the last
@@ -327,7 +327,7 @@ class S3BlobStore:
         self._secrets = (
             (credentials.secret_access_key, credentials.session_token) if credentials else ()
         )
-        self._direct = DirectPut(self.client)
+        self._direct = DirectRequests(self.client)
         # (upload id, part number) -> set once that part's request is on its way.
         self._part_gates: dict[tuple[str, int], threading.Event] = {}
         self._gates_lock = threading.Lock()
@@ -577,8 +577,9 @@ class S3BlobStore:
         """One PUT of ``body`` (the whole of a handle, or bytes) with its checksum,
         retried from the start; the service's answer.
 
-        Small bodies without metadata go through :class:`DirectPut` once botocore
-        has shown where PUTs go; everything else through ``put_object``.
+        Small bodies without metadata go through :class:`DirectRequests` once
+        botocore has shown where requests go; everything else through
+        ``put_object``.
         """
         small = body if isinstance(body, bytes) and size < CONTINUE_FROM and not metadata else None
 
@@ -979,7 +980,10 @@ class S3BlobStore:
             if progress and written:
                 progress(-written)
             written = 0
-            response = self.client.get_object(Bucket=self._bucket, Key=key)
+            response = self._direct.get(key)
+            if response is None:
+                response = self.client.get_object(Bucket=self._bucket, Key=key)
+                self._direct.learn(key)
             hasher = hashlib.sha256()
             body = response["Body"]
             # A small blob in one read (each read of botocore's body costs more than

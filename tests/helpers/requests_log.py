@@ -1,8 +1,8 @@
 """The requests an S3 client sends, recorded from its ``before-send`` event.
 
-Every request the stores make passes that event, including the small PUTs that
-:class:`storage.s3_direct.DirectPut` sends without the rest of botocore's
-pipeline, so what is recorded here is what went on the wire.
+Every request the stores make passes that event, including the PUTs and GETs
+that :class:`storage.s3_direct.DirectRequests` sends without the rest of
+botocore's pipeline, so what is recorded here is what went on the wire.
 """
 
 from __future__ import annotations

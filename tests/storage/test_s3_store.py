@@ -117,7 +117,7 @@ def test_upload_bodies_carry_a_signed_checksum_instead_of_a_payload_hash(
     hashed a second time for the signature."""
     store = _multipart_store(spec, s3_credentials)
     log = RequestLog(store.client)
-    for name in ("small.bin", "direct.bin"):  # the second goes through DirectPut
+    for name in ("small.bin", "direct.bin"):  # the second goes direct
         small, small_hash = _file(tmp_path, name.encode(), name)
         store.put(small_hash, small, small.stat().st_size)
     big_data = os.urandom(6 * MiB)
@@ -142,11 +142,11 @@ def test_upload_bodies_carry_a_signed_checksum_instead_of_a_payload_hash(
     assert store.stat(big_hash) == len(big_data)
 
 
-def _botocore_puts(client: Any) -> list[str]:
-    """Keys of the PutObjects that go through botocore's whole pipeline from now on."""
+def _botocore_calls(client: Any, op: str = "PutObject") -> list[str]:
+    """Keys of the ``op`` requests that go through botocore's whole pipeline from now on."""
     keys: list[str] = []
     client.meta.events.register(
-        "before-parameter-build.s3.PutObject", lambda params, **_: keys.append(params["Key"])
+        f"before-parameter-build.s3.{op}", lambda params, **_: keys.append(params["Key"])
     )
     return keys
 
@@ -158,7 +158,7 @@ def test_small_puts_after_the_first_go_direct_with_the_same_request(
     carry the same headers, signed the same way, and arrive whole and checksummed."""
     store = S3BlobStore(spec, s3_credentials)
     log = RequestLog(store.client)
-    through_botocore = _botocore_puts(store.client)
+    through_botocore = _botocore_calls(store.client)
     files = [_file(tmp_path, f"file {i} ".encode() * (i + 1), f"f{i}.txt") for i in range(4)]
     for path, digest in files:
         store.put(digest, path, path.stat().st_size)
@@ -192,7 +192,7 @@ def test_a_direct_put_fails_as_botocore_would(
     store.put(digest, path, path.stat().st_size)
     raw_client.delete_object(Bucket=spec.bucket, Key=store.key(digest))
     raw_client.delete_bucket(Bucket=spec.bucket)
-    through_botocore = _botocore_puts(store.client)
+    through_botocore = _botocore_calls(store.client)
     try:
         later, later_digest = _file(tmp_path, b"second", "later.bin")
         with pytest.raises(RemoteError) as info:
@@ -221,7 +221,7 @@ def test_a_redirected_direct_put_is_sent_again_by_botocore(
     region) gets it again from botocore, which follows redirects; the next PUTs go
     direct again to where botocore's went."""
     log = RequestLog(store.client)
-    through_botocore = _botocore_puts(store.client)
+    through_botocore = _botocore_calls(store.client)
     redirected: list[str] = []
 
     def redirect_once(request: Any, **_: Any) -> AWSResponse | None:
@@ -261,11 +261,82 @@ def test_a_direct_put_is_retried_after_a_dropped_connection(
             raise exc
 
     store.client.meta.events.register("before-send.s3.PutObject", flaky)
-    through_botocore = _botocore_puts(store.client)
+    through_botocore = _botocore_calls(store.client)
     path, digest = _file(tmp_path, b"direct, second time lucky", "direct.bin")
     store.put(digest, path, path.stat().st_size)
     assert len(sleeps) == 1 and through_botocore == []
     assert store.stat(digest) == path.stat().st_size
+
+
+def test_downloads_after_the_first_go_direct(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    """A store that has not sent anything yet (a restore on a new computer) has
+    botocore fetch its first blob; the next GETs skip its pipeline, and what they
+    bring is verified as before: a missing blob is BlobNotFound."""
+    files = [_file(tmp_path, os.urandom(1000 * (i + 1)), f"g{i}.bin") for i in range(3)]
+    for path, digest in files:
+        S3BlobStore(spec, s3_credentials).put(digest, path, path.stat().st_size)
+    store = S3BlobStore(spec, s3_credentials)
+    log = RequestLog(store.client)
+    through_botocore = _botocore_calls(store.client, "GetObject")
+    for path, digest in files:
+        target = tmp_path / f"{digest}.out"
+        store.download(digest, target)
+        assert target.read_bytes() == path.read_bytes()
+    with pytest.raises(BlobNotFound):
+        store.download("0" * 64, tmp_path / "missing.out")
+    assert not (tmp_path / "missing.partial").exists()
+
+    keys = [store.key(digest) for _, digest in files]
+    assert log.keys("GetObject") == [*keys, store.key("0" * 64)]
+    assert through_botocore == keys[:1]
+
+
+class _Cut:
+    """A raw HTTP body that ends early: ``give`` bytes of ``data``, then nothing."""
+
+    def __init__(self, data: bytes, give: int) -> None:
+        self.rest = data[:give]
+
+    def read(self, amt: int | None = None, **_: Any) -> bytes:
+        piece, self.rest = self.rest[: amt or None], self.rest[amt or len(self.rest) :]
+        return piece
+
+    def stream(self, *_: Any, **__: Any) -> Iterator[bytes]:
+        yield self.read()
+
+    def close(self) -> None:
+        self.rest = b""
+
+
+def test_a_direct_download_cut_short_is_retried(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    """A direct GET whose body ends before its Content-Length is retried from the
+    start, as botocore's is, and only the whole blob lands."""
+    sleeps: list[float] = []
+    store = S3BlobStore(spec, s3_credentials, sleep=sleeps.append)
+    data = os.urandom(70_000)
+    path, digest = _file(tmp_path, data)
+    store.put(digest, path, len(data))
+    store.download(digest, tmp_path / "first.out")  # through botocore
+    cut: list[str] = []
+
+    def cut_once(request: Any, **_: Any) -> AWSResponse | None:
+        if cut:
+            return None
+        cut.append(request.url)
+        headers = {"Content-Length": str(len(data))}
+        return AWSResponse(request.url, 200, headers, _Cut(data, 1000))
+
+    store.client.meta.events.register("before-send.s3.GetObject", cut_once)
+    through_botocore = _botocore_calls(store.client, "GetObject")
+    seen: list[int] = []
+    store.download(digest, tmp_path / "second.out", seen.append)
+    assert (tmp_path / "second.out").read_bytes() == data
+    assert len(cut) == 1 and len(sleeps) == 1 and through_botocore == []
+    assert sum(seen) == len(data)
 
 
 @pytest.mark.parametrize("budget", [1, 2])
