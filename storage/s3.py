@@ -13,10 +13,7 @@ Uploads are idempotent and resumable (STYLE.md §4):
   size (and the same SHA-256, where the service returns one) and then does
   nothing;
 * small files go up in one PUT carrying ``x-amz-checksum-sha256``, which a
-  conforming service verifies (a mismatch is refused with BadDigest); after a
-  store's first, bodies under 2 MiB skip botocore's request pipeline
-  (:mod:`storage.s3_direct`: the same request, signed and sent by botocore's
-  own parts, at two thirds of the client's CPU), as do whole-object GETs;
+  conforming service verifies (a mismatch is refused with BadDigest);
 * large files go up in 16 MiB parts, each with its own CRC32, up to
   ``part_concurrency`` of them in flight at once (the service works on one
   while the next is read, hashed and sent), and at most ``parts_in_memory``
@@ -34,6 +31,11 @@ Uploads are idempotent and resumable (STYLE.md §4):
 
 Downloads land in ``<target>.partial``, are hashed while written, flushed, and
 renamed into place only when the hash matches.
+
+Once a first PUT or GET through botocore has shown where requests go, single
+PUTs of bodies under 2 MiB and whole-blob GETs skip botocore's request
+pipeline (:mod:`storage.s3_direct`): the same requests, signed and sent by
+botocore's own parts, for about two thirds of the client's CPU per small file.
 """
 
 from __future__ import annotations
