@@ -186,7 +186,8 @@ class _Worker:
             answer = conn.recv_bytes(self._pool.max_reply)
         except (EOFError, OSError) as exc:
             code = self.stop()
-            log.warning("%s worker died on %s (exit %s)", self._pool.name, what, code)
+            if not self._retired.is_set():  # retired: killed by close(), not by the file
+                log.warning("%s worker died on %s (exit %s)", self._pool.name, what, code)
             reason = f"the {reader} stopped unexpectedly (it crashed or ran out of memory)"
             raise WorkerFailed(reason) from exc
         head, _, payload = answer.partition(b"\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -65,6 +66,20 @@ def test_a_cancelled_slow_request_frees_its_worker_soon(corpus: Path) -> None:
         # The next request gets a fresh worker at once, not the busy one.
         header, _ = pool.run({"job": "pdf.open", "path": str(corpus / "pdf" / "crazyones.pdf")})
         assert header["ok"] and header["page_count"] == 1
+
+
+def test_closing_the_pool_under_a_request_is_not_reported_as_a_crash(
+    corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Quitting the app while a worker is busy kills it: the request in flight ends
+    with NoWorker, and the log does not say the worker died."""
+    slow = corpus / "broken" / "test_2548.pdf"  # MuPDF needs over a minute for its page
+    pool = viewer_pool(workers=1)
+    pool.run({"job": "warm"})
+    threading.Timer(0.5, pool.close).start()
+    with pytest.raises(NoWorker):
+        pool.run({"job": "pdf.page", "path": str(slow), "page": 0, "zoom": 1.0})
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_a_cancelled_quick_request_keeps_its_worker(pool: WorkerPool) -> None:
