@@ -246,28 +246,6 @@ def test_a_redirected_direct_put_is_sent_again_by_botocore(
     assert through_botocore == [keys[0], keys[1]]
 
 
-def test_a_direct_put_is_retried_after_a_dropped_connection(
-    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
-) -> None:
-    sleeps: list[float] = []
-    store = S3BlobStore(spec, s3_credentials, sleep=sleeps.append)
-    path, digest = _file(tmp_path, b"through botocore")
-    store.put(digest, path, path.stat().st_size)
-    failures = iter([ConnectionResetError("reset by peer")])
-
-    def flaky(**_: Any) -> None:
-        exc = next(failures, None)
-        if exc is not None:
-            raise exc
-
-    store.client.meta.events.register("before-send.s3.PutObject", flaky)
-    through_botocore = _botocore_calls(store.client)
-    path, digest = _file(tmp_path, b"direct, second time lucky", "direct.bin")
-    store.put(digest, path, path.stat().st_size)
-    assert len(sleeps) == 1 and through_botocore == []
-    assert store.stat(digest) == path.stat().st_size
-
-
 def test_downloads_after_the_first_go_direct(
     spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
 ) -> None:
@@ -569,11 +547,16 @@ def test_download_of_absent_blob(store: S3BlobStore, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("direct", [False, True])
 def test_store_retries_a_dropped_connection(
-    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, direct: bool
 ) -> None:
+    """botocore's PUT and a direct one (after a first through botocore) alike."""
     sleeps: list[float] = []
     store = S3BlobStore(spec, s3_credentials, sleep=sleeps.append)
+    if direct:
+        first, first_digest = _file(tmp_path, b"through botocore", "first.bin")
+        store.put(first_digest, first, first.stat().st_size)
     failures = iter([ConnectionResetError("reset by peer")])
 
     def flaky(**_: Any) -> None:
@@ -582,9 +565,11 @@ def test_store_retries_a_dropped_connection(
             raise exc
 
     store.client.meta.events.register("before-send.s3.PutObject", flaky)
+    through_botocore = _botocore_calls(store.client)
     path, digest = _file(tmp_path, b"second time lucky")
     store.put(digest, path, path.stat().st_size)
     assert len(sleeps) == 1
+    assert through_botocore == ([] if direct else [store.key(digest)] * 2)
     assert store.stat(digest) == path.stat().st_size
 
 
