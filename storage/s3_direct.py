@@ -53,9 +53,9 @@ class DirectRequests:
     """Object PUTs of in-memory bodies and whole-object GETs for one client,
     signed and sent as botocore would. Thread-safe.
 
-    ``ready`` is False until :meth:`learn` has seen a request botocore sent, or
-    when the client lacks the parts needed (credentials, HTTP session): then
-    every request goes through botocore.
+    Until :meth:`learn` has seen a request botocore sent, or when the client
+    lacks the parts needed (credentials, HTTP session), every request goes
+    through botocore.
     """
 
     def __init__(self, client: Any) -> None:
@@ -74,10 +74,6 @@ class DirectRequests:
             self._events.register(
                 f"before-send.s3.{op}", self._remember, unique_id=f"mv-direct-{op}-{id(self)}"
             )
-
-    @property
-    def ready(self) -> bool:
-        return self._target is not None
 
     def _remember(self, request: Any, **_: Any) -> None:
         self._sent.request = request
@@ -114,8 +110,8 @@ class DirectRequests:
         """PUT ``body`` as ``key`` with its SHA-256 (base64) in ``x-amz-checksum-sha256``.
 
         Returns the answer's ``ETag`` and ``ChecksumSHA256`` (the service's echo,
-        None without one), or None when the request is botocore's to send: not
-        :attr:`ready`, or the service redirected it. Raises what botocore's
+        None without one), or None when the request is botocore's to send:
+        nothing learnt yet, or the service redirected it. Raises what botocore's
         ``put_object`` would: :class:`ClientError` for an error answer, botocore's
         connection errors for the network's failures.
         """
