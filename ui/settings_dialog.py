@@ -942,36 +942,39 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def ask_remove_remote(self) -> QMessageBox:
-        """Ask whether to forget the remote (without blocking); Yes removes it. Returns the box."""
+        """Ask whether to forget the remote (without blocking); Yes removes it. Returns the box.
+
+        The dialog makes the box once and keeps it: a box that deleted itself on
+        closing would go while this dialog (and its answer slot) still held it.
+        """
         config = self.remote.config
         bucket = config.spec.bucket if config is not None else ""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove remote",
-            f"Stop backing this vault up to the bucket “{bucket}”?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setInformativeText(
-            "The bucket and what is in it are not touched; keys stored in the keyring for it "
-            "are forgotten. Files whose content is only in the bucket cannot be opened until "
-            "a remote is set again."
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Remove")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(
-            lambda _result: self._on_remove_answer(
-                box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
+        box = self.remove_box
+        if box is None:
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Remove remote",
+                "",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                self,
             )
-        )
-        self.remove_box = box
+            box.setInformativeText(
+                "The bucket and what is in it are not touched; keys stored in the keyring for "
+                "it are forgotten. Files whose content is only in the bucket cannot be opened "
+                "until a remote is set again."
+            )
+            box.button(QMessageBox.StandardButton.Yes).setText("Remove")
+            box.finished.connect(self._on_remove_answer)
+            self.remove_box = box
+        box.setText(f"Stop backing this vault up to the bucket “{bucket}”?")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
         box.open()
         return box
 
-    def _on_remove_answer(self, remove: bool) -> None:
-        self.remove_box = None
-        if not remove:
+    @Slot(int)
+    def _on_remove_answer(self, _result: int) -> None:
+        box = self.remove_box
+        if box is None or box.standardButton(box.clickedButton()) != QMessageBox.StandardButton.Yes:
             return
         self._saving = True
         self._set_busy("Removing the remote…")
