@@ -131,13 +131,16 @@ class DirectRequests:
     def get(self, key: str) -> dict[str, Any] | None:
         """GET the whole of ``key``: ``{"Body": StreamingBody, "ContentLength": n}``.
 
-        None when the request is botocore's to send (as for :meth:`put`); raises
-        what botocore's ``get_object`` would. Close the body when done.
+        ``n`` is None for an answer without a length (chunked), whose body is then
+        read to its end unchecked, as botocore does. None when the request is
+        botocore's to send (as for :meth:`put`); raises what botocore's
+        ``get_object`` would. Close the body when done.
         """
         response = self._send("GetObject", "GET", key, {}, None)
         if response is None:
             return None
-        length = int(response.headers.get("Content-Length", 0))
+        announced = response.headers.get("Content-Length")
+        length = None if announced is None else int(announced)
         return {"Body": StreamingBody(response.raw, length), "ContentLength": length}
 
     def _send(

@@ -317,6 +317,26 @@ def test_a_direct_download_cut_short_is_retried(
     assert sum(seen) == len(data)
 
 
+def test_a_direct_download_without_a_length_arrives_whole(
+    spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path
+) -> None:
+    """A chunked answer (no Content-Length) is read to its end and then checked
+    against the blob's hash, as botocore's would be."""
+    store = S3BlobStore(spec, s3_credentials)
+    data = os.urandom(70_000)
+    path, digest = _file(tmp_path, data)
+    store.put(digest, path, len(data))
+
+    def chunked(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, 200, {}, _Cut(data, len(data)))
+
+    store.client.meta.events.register("before-send.s3.GetObject", chunked)
+    through_botocore = _botocore_calls(store.client, "GetObject")
+    store.download(digest, tmp_path / "whole.out")
+    assert (tmp_path / "whole.out").read_bytes() == data
+    assert through_botocore == []
+
+
 @pytest.mark.parametrize("budget", [1, 2])
 def test_uploads_together_hold_at_most_their_part_budget(
     spec: RemoteSpec, s3_credentials: Credentials, tmp_path: Path, budget: int
